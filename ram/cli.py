@@ -1,0 +1,114 @@
+"""The command line shared by every run script (`run_mnist.py`, `run_translated_mnist.py`, ...).
+
+Errors a user can fix (bad flags, config values, data or output files) end the program with one
+line on stderr and exit status 2, never a traceback.
+"""
+
+import argparse
+import os
+import pathlib
+import sys
+
+from ram import config as config_module
+
+
+def fail(message, status=2):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def run_parser(module):
+    doc = (module.__doc__ or "").strip()
+    parser = argparse.ArgumentParser(
+        prog=pathlib.Path(module.__file__).name, description=doc.split("\n\n")[0],
+        epilog="Every config value can be overridden with --set KEY=VALUE; the keys are the "
+               "module's UPPER_CASE names in lower case (see README.md, 'Config reference').",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, help="training epochs per run (config: EPOCHS)")
+    parser.add_argument("--runs", type=int, help="independent runs (config: RUNS)")
+    parser.add_argument("--output", default=None,
+                        help="folder for the runs and summary.json (default: output/<module name>)")
+    parser.add_argument("--seed", type=int, help="seed of the first run; run i uses seed + i")
+    parser.add_argument("--limit", type=int, help="use only the first N training images")
+    parser.add_argument("--data", help="MNIST .npz in Keras layout (default: data/mnist.npz)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value; may be repeated")
+    parser.add_argument("--processes", type=int,
+                        help="runs at once (default: as many as CPU cores, at most RUNS)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the runs in --output from their last completed epoch")
+    parser.add_argument("--quiet", action="store_true", help="print only the final summary")
+    return parser
+
+
+def build_config(module, args):
+    overrides = list(args.set)
+    for name in ("epochs", "runs", "seed"):
+        value = getattr(args, name)
+        if value is not None:
+            overrides.append(f"{name}={value}")
+    return config_module.Config.from_module(module).with_overrides(overrides)
+
+
+def run_main(module, argv=None):
+    """Parses the command line of a run script and trains its runs; returns the exit status."""
+    args = run_parser(module).parse_args(argv)
+    try:
+        config = build_config(module, args)
+        if args.limit is not None and args.limit < 1:
+            raise config_module.ConfigError(f"--limit must be at least 1, got {args.limit}")
+        if args.processes is not None and args.processes < 1:
+            raise config_module.ConfigError(f"--processes must be at least 1, got {args.processes}")
+        if args.data is not None and not os.path.isfile(args.data):
+            raise config_module.ConfigError(f"data file {args.data} does not exist")
+    except ValueError as error:
+        fail(error)
+    module_name = pathlib.Path(module.__file__).stem
+    output = pathlib.Path(args.output or pathlib.Path("output") / module_name)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        fail(f"cannot write to output folder {output} ({error.strerror})")
+    if not args.resume:
+        taken = [path.name for path in sorted(output.glob("run_*"))
+                 if (path / "results.json").exists() or (path / "checkpoint.h5").exists()]
+        if taken:
+            fail(f"{output} already holds runs ({', '.join(taken)}); "
+                 "pass --resume to continue them or choose another --output")
+
+    from ram import data as data_module
+    try:
+        data_module.load_mnist(args.data)  # Fail here, once, rather than in every process.
+    except data_module.DataError as error:
+        fail(error)
+    from ram import experiment
+    # A progress bar on a terminal; one line per epoch in a log file.
+    verbose = 0 if args.quiet else (2 if sys.stdout.isatty() else 1)
+    print(f"{module_name}: {config.runs} run(s) of {config.epochs} epochs into {output}",
+          flush=True)
+    try:
+        summary = experiment.run_experiment(config, output, data_path=args.data, limit=args.limit,
+                                            resume=args.resume, verbose=verbose,
+                                            processes=args.processes)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with: python {module_name}.py --output {output} --resume "
+              "(and the same flags)", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, OSError) as error:
+        fail(error, 1)
+    print_summary(summary, output)
+    return 0
+
+
+def print_summary(summary, output):
+    for run in summary["runs"]:
+        print(f"{run['run']}: test accuracy {100 * run['test_accuracy']:.2f}% "
+              f"(best epoch {run['best_epoch']} of {run['epochs_trained']}, "
+              f"{run['minutes']:.1f} min)")
+    if summary["test_accuracy_mean"] is not None:
+        print(f"test accuracy {100 * summary['test_accuracy_mean']:.2f}% +/- "
+              f"{100 * summary['test_accuracy_std']:.2f}% over {len(summary['runs'])} run(s); "
+              f"summary in {output / 'summary.json'}")

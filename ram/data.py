@@ -1,0 +1,195 @@
+"""MNIST and the translated and cluttered variants built from it.
+
+Images are kept as uint8 `[n, height, width, 1]` in memory and scaled to `[0, 1]` inside the
+TensorFlow step, so a whole dataset costs one byte a pixel.
+
+* `load_mnist` reads the bundled `data/mnist.npz`, a user's `.npz` in Keras layout, or (only when no
+  local file exists) `keras.datasets.mnist.load_data()`.
+* `Dataset` splits the training set into training and validation images (seeded), and serves
+  training batches for an epoch. For the translated and cluttered tasks it generates training
+  images afresh every epoch, and the validation and test images once from a fixed seed, so every
+  run and every user is scored on the same images.
+"""
+
+import hashlib
+import pathlib
+import zipfile
+
+import numpy as np
+
+PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUNDLED_MNIST = PROJECT_ROOT / "data" / "mnist.npz"
+DIGIT_SIZE = 28
+# Seeds of the fixed evaluation sets; never change them, or published figures stop being comparable.
+VALIDATION_SET_SEED = 2014
+TEST_SET_SEED = 1992
+SPLIT_SEED = 0
+_KEYS = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28),
+         "y_test": (10000,)}
+
+
+class DataError(ValueError):
+    """A data file that is missing, unreadable or not MNIST-shaped."""
+
+
+def load_mnist(path=None):
+    """Returns `(x_train, y_train, x_test, y_test)` as uint8 arrays and the data's SHA-256.
+
+    `path` None means the bundled file, then the Keras cache or download.
+    """
+    if path is None:
+        if BUNDLED_MNIST.is_file():
+            path = BUNDLED_MNIST
+        else:
+            import keras
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+            arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+            return _checked(arrays, "keras.datasets.mnist")
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DataError(f"data file {path} does not exist (give an .npz in Keras MNIST layout)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = sorted(set(_KEYS) - set(archive.files))
+            if missing:
+                raise DataError(f"data file {path} lacks the key(s) {', '.join(missing)} "
+                                "(expected x_train, y_train, x_test, y_test)")
+            arrays = {key: archive[key] for key in _KEYS}
+    except DataError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise DataError(f"data file {path} is not a readable .npz archive ({error})") from None
+    return _checked(arrays, str(path))
+
+
+def _checked(arrays, source):
+    for key, shape in _KEYS.items():
+        array = arrays[key]
+        if array.shape[1:] != shape[1:] or array.ndim != len(shape) or len(array) == 0:
+            raise DataError(f"{source}: {key} has shape {array.shape}, expected (n,) + {shape[1:]}")
+        if array.dtype != np.uint8:
+            if not np.issubdtype(array.dtype, np.integer):
+                raise DataError(f"{source}: {key} has dtype {array.dtype}, expected uint8")
+            if array.min() < 0 or array.max() > 255:
+                raise DataError(f"{source}: {key} has values outside 0..255")
+            arrays[key] = array.astype(np.uint8)
+    for key in ("x_train", "x_test"):
+        label_key = "y" + key[1:]
+        if len(arrays[key]) != len(arrays[label_key]):
+            raise DataError(f"{source}: {key} and {label_key} have different lengths")
+    for key in ("y_train", "y_test"):
+        if arrays[key].max() > 9:
+            raise DataError(f"{source}: {key} has labels outside 0..9")
+    digest = hashlib.sha256()
+    for key in _KEYS:
+        digest.update(np.ascontiguousarray(arrays[key]).tobytes())
+    return (arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
+            digest.hexdigest())
+
+
+# ------------------------------------------------------------------------------------------------
+# Translated and cluttered canvases.
+def place_digits(digits, canvas_size, rng, num_clutter=0, clutter_size=8, clutter_sources=None):
+    """Pastes each 28x28 digit at a uniformly random position on a black square canvas.
+
+    Args:
+        digits: uint8 `[n, 28, 28]`.
+        canvas_size: side of the output canvas, at least 28.
+        rng: a `numpy.random.Generator`.
+        num_clutter: pieces of clutter per canvas: `clutter_size` squares cut at random from random
+            images of `clutter_sources` and pasted at random positions (pixel-wise maximum).
+        clutter_sources: uint8 `[m, 28, 28]` to cut clutter from (default: `digits`).
+
+    Returns:
+        `(canvases, positions)`: uint8 `[n, canvas_size, canvas_size]` and int `[n, 2]`, the
+        `(row, col)` of each digit's top-left corner.
+    """
+    count = len(digits)
+    canvases = np.zeros((count, canvas_size, canvas_size), np.uint8)
+    batch_index = np.arange(count)[:, None, None]
+    if num_clutter:
+        sources = digits if clutter_sources is None else clutter_sources
+        offsets = np.arange(clutter_size)
+        for _ in range(num_clutter):
+            source = sources[rng.integers(0, len(sources), count)]
+            cut = rng.integers(0, DIGIT_SIZE - clutter_size + 1, (count, 2))
+            rows = (cut[:, 0, None] + offsets)[:, :, None]
+            cols = (cut[:, 1, None] + offsets)[:, None, :]
+            piece = source[batch_index, rows, cols]
+            at = rng.integers(0, canvas_size - clutter_size + 1, (count, 2))
+            rows = (at[:, 0, None] + offsets)[:, :, None]
+            cols = (at[:, 1, None] + offsets)[:, None, :]
+            canvases[batch_index, rows, cols] = np.maximum(canvases[batch_index, rows, cols], piece)
+    positions = rng.integers(0, canvas_size - DIGIT_SIZE + 1, (count, 2))
+    offsets = np.arange(DIGIT_SIZE)
+    rows = (positions[:, 0, None] + offsets)[:, :, None]
+    cols = (positions[:, 1, None] + offsets)[:, None, :]
+    canvases[batch_index, rows, cols] = np.maximum(canvases[batch_index, rows, cols], digits)
+    return canvases, positions
+
+
+class Dataset:
+    """Training, validation and test images for one config.
+
+    Args:
+        config: a `ram.config.Config`.
+        data_path: an `.npz` in Keras MNIST layout, or None for the default.
+        limit: use only the first `limit` training images (after the validation split).
+    """
+
+    def __init__(self, config, data_path=None, limit=None):
+        x_train, y_train, x_test, y_test, self.checksum = load_mnist(data_path)
+        if config.validation_size >= len(x_train):
+            raise DataError(f"validation_size {config.validation_size} leaves no training images "
+                            f"out of {len(x_train)}")
+        order = np.random.default_rng(SPLIT_SEED).permutation(len(x_train))
+        validation = order[:config.validation_size]
+        training = order[config.validation_size:]
+        if limit is not None:
+            if limit < 1:
+                raise DataError(f"--limit must be at least 1, got {limit}")
+            training = training[:limit]
+        self.config = config
+        self.train_digits = x_train[training]
+        self.train_labels = y_train[training].astype(np.int32)
+        self.validation_images = self._fixed(x_train[validation], VALIDATION_SET_SEED)
+        self.validation_labels = y_train[validation].astype(np.int32)
+        self.test_images = self._fixed(x_test, TEST_SET_SEED)
+        self.test_labels = y_test.astype(np.int32)
+
+    @property
+    def generated(self):
+        return self.config.dataset != "mnist"
+
+    def _make(self, digits, rng):
+        if not self.generated:
+            return digits[..., None]
+        clutter = self.config.num_clutter if self.config.dataset == "cluttered" else 0
+        canvases, _ = place_digits(digits, self.config.image_size, rng, clutter,
+                                   self.config.clutter_size, clutter_sources=self.train_digits)
+        return canvases[..., None]
+
+    def _fixed(self, digits, seed):
+        if self.config.dataset == "mnist":
+            return digits[..., None]
+        # Fixed sets cut their clutter from their own images, so that they never depend on the
+        # training split or --limit.
+        clutter = self.config.num_clutter if self.config.dataset == "cluttered" else 0
+        canvases, _ = place_digits(digits, self.config.image_size, np.random.default_rng(seed),
+                                   clutter, self.config.clutter_size)
+        return canvases[..., None]
+
+    @property
+    def num_train(self):
+        return len(self.train_labels)
+
+    def steps_per_epoch(self, batch_size):
+        return -(-self.num_train // batch_size)
+
+    def train_batches(self, epoch, seed, batch_size):
+        """Yields `(images, labels)` for one epoch; the order depends only on `(seed, epoch)`."""
+        rng = np.random.default_rng([seed, epoch])
+        order = rng.permutation(self.num_train)
+        for start in range(0, self.num_train, batch_size):
+            index = order[start:start + batch_size]
+            yield self._make(self.train_digits[index], rng), self.train_labels[index]

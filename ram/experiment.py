@@ -1,0 +1,87 @@
+"""Several independent training runs of one config, as separate processes, and their summary.
+
+Each run is a fresh process started with the "spawn" method (never forked, so no TensorFlow state is
+shared), with its own seed (`seed + i`) and folder (`<output>/run_<i>`). At most as many runs go at
+once as the machine has cores, and the cores are shared out as TensorFlow threads. When all have
+finished, `<output>/summary.json` holds each run's test accuracy and their mean and standard
+deviation.
+"""
+
+import multiprocessing
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+from ram import storage
+
+SUMMARY_FILE = "summary.json"
+
+
+def _run_one(arguments):
+    """Runs in a child process: trains one run and returns its results (or the error's message)."""
+    config_dict, run_dir, seed, data_path, limit, resume, verbose, run_name, threads = arguments
+    os.environ["RAM_THREADS"] = str(threads)
+    from ram import quiet
+    quiet.import_tensorflow(threads=threads)
+    from ram import config as config_module
+    from ram import training
+    config = config_module.Config.from_dict(config_dict)
+    try:
+        return training.train(config, run_dir, seed=seed, data_path=data_path, limit=limit,
+                              resume=resume, verbose=verbose, run_name=run_name)
+    except (ValueError, RuntimeError, OSError) as error:
+        return {"error": f"{run_name}{error}"}
+
+
+def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, resume=False,
+                   verbose=2, processes=None):
+    """Trains `runs` runs of `config` under `output_dir`; returns the summary dict."""
+    runs = runs or config.runs
+    output_dir = pathlib.Path(output_dir)
+    cores = os.cpu_count() or 1
+    processes = max(1, min(runs, processes or cores))
+    threads = max(1, cores // processes)
+    jobs = []
+    for index in range(runs):
+        run_name = f"[run {index}] " if runs > 1 else ""
+        jobs.append((config.to_dict(), str(output_dir / f"run_{index}"), config.seed + index,
+                     data_path, limit, resume, verbose if runs == 1 else min(verbose, 1), run_name,
+                     threads))
+    start = time.perf_counter()
+    if processes == 1 and runs == 1:
+        # One run needs no child process; it keeps its progress bar on this console.
+        results = [_run_one(jobs[0])]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(processes) as pool:
+            results = pool.map(_run_one, jobs, chunksize=1)
+    errors = [result["error"] for result in results if "error" in result]
+    summary = summarize(config, results, output_dir, time.perf_counter() - start, processes, threads)
+    storage.write_json(output_dir / SUMMARY_FILE, summary)
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return summary
+
+
+def summarize(config, results, output_dir, seconds, processes, threads):
+    finished = [result for result in results if result.get("test_accuracy") is not None]
+    accuracies = [result["test_accuracy"] for result in finished]
+    summary = {
+        "config": config.to_dict(),
+        "command": " ".join(sys.argv),
+        "runs": [{"run": result["run"], "seed": result["seed"],
+                  "results": str(pathlib.Path(output_dir) / result["run"] / "results.json"),
+                  "best_epoch": result["best_epoch"], "epochs_trained": len(result["epochs"]),
+                  "validation_accuracy": result["best_validation_accuracy"],
+                  "test_accuracy": result["test_accuracy"],
+                  "minutes": result["train_seconds"] / 60} for result in finished],
+        "test_accuracy_mean": statistics.fmean(accuracies) if accuracies else None,
+        "test_accuracy_std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+        "wall_minutes": seconds / 60,
+        "processes": processes,
+        "threads_per_process": threads,
+        "cpu_cores": os.cpu_count(),
+    }
+    return summary

@@ -1,0 +1,218 @@
+"""The networks of the Recurrent Attention Model (Mnih et al., 2014) and the model that rolls them out.
+
+One episode of `T = num_glimpses` steps, for a batch of images:
+
+    h_0 = 0
+    for t in 1..T:
+        mu_t = LocationNetwork(stop_gradient(h_{t-1}))       location mean, tanh, in [-1, 1]
+        l_t  = mu_t + location_std * eps (training) or mu_t  sampled location
+        b_t  = BaselineNetwork(stop_gradient(h_{t-1}))       expected reward of the episode
+        g_t  = GlimpseNetwork(retina(x, l_t), l_t)
+        h_t  = CoreNetwork(g_t, h_{t-1})
+    logits = ActionNetwork(h_T)
+
+The location network chooses the first glimpse too, from the zero state: its bias learns where to
+look first. Gradients are kept apart on purpose: the classifier's cross-entropy reaches the glimpse,
+core and action networks only (the location enters the glimpse network as a constant), REINFORCE
+reaches only the location network (it reads a stopped `h`, and `l_t` is a constant in its own
+log-probability), and the baseline's squared error reaches only the baseline network.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from ram import glimpse
+
+
+class GlimpseNetwork(keras.layers.Layer):
+    """g = relu(W_g(relu(W_rho(rho))) + W_l(relu(W_loc(l)))): glimpse `[B, k, g, g, c]`, `l` `[B, 2]` -> `[B, glimpse_size]`."""
+
+    def __init__(self, glimpse_hidden, location_hidden, glimpse_size, **kwargs):
+        super().__init__(**kwargs)
+        self.glimpse_dense = keras.layers.Dense(glimpse_hidden, activation="relu", name="glimpse_dense")
+        self.location_dense = keras.layers.Dense(location_hidden, activation="relu",
+                                                 name="location_dense")
+        # W(h_g) + W(h_l) is one matrix product on the concatenation [h_g, h_l].
+        self.output_dense = keras.layers.Dense(glimpse_size, activation="relu", name="output_dense")
+
+    def build(self, patches_shape, locations_shape):
+        flat = math.prod(patches_shape[1:])
+        self.glimpse_dense.build((None, flat))
+        self.location_dense.build((None, 2))
+        self.output_dense.build((None, self.glimpse_dense.units + self.location_dense.units))
+
+    def call(self, patches, locations):
+        flat = keras.ops.reshape(patches, (keras.ops.shape(patches)[0], -1))
+        hidden_glimpse = self.glimpse_dense(flat)
+        hidden_location = self.location_dense(locations)
+        return self.output_dense(keras.ops.concatenate([hidden_glimpse, hidden_location], axis=-1))
+
+
+class CoreNetwork(keras.layers.Layer):
+    """h_t = relu(W_h(h_{t-1}) + W_g(g_t)) ("rnn") or an LSTM cell ("lstm"): `g_t` `[B, G]` -> `h_t` `[B, H]`.
+
+    The state is a list: `[h]` for "rnn", `[h, c]` for "lstm".
+    """
+
+    def __init__(self, core_size, core_type="rnn", **kwargs):
+        super().__init__(**kwargs)
+        if core_type not in ("rnn", "lstm"):
+            raise ValueError(f"core_type must be 'rnn' or 'lstm', got {core_type!r}")
+        self.core_size = core_size
+        self.core_type = core_type
+        if core_type == "rnn":
+            # W_h(h) + W_g(g) is one matrix product on [h, g].
+            self.dense = keras.layers.Dense(core_size, activation="relu", name="recurrent_dense")
+        else:
+            self.cell = keras.layers.LSTMCell(core_size, name="lstm_cell")
+
+    def build(self, input_shape):
+        if self.core_type == "rnn":
+            self.dense.build((None, input_shape[-1] + self.core_size))
+        else:
+            self.cell.build((None, input_shape[-1]))
+
+    def initial_state(self, batch_size):
+        zeros = keras.ops.zeros((batch_size, self.core_size), dtype=self.compute_dtype)
+        return [zeros] if self.core_type == "rnn" else [zeros, zeros]
+
+    def call(self, inputs, state):
+        if self.core_type == "rnn":
+            hidden = self.dense(keras.ops.concatenate([state[0], inputs], axis=-1))
+            return hidden, [hidden]
+        hidden, new_state = self.cell(inputs, state)
+        return hidden, list(new_state)
+
+
+class LocationNetwork(keras.layers.Layer):
+    """mu = tanh(W(h)) (optionally through one relu hidden layer): `h` `[B, H]` -> `mu` `[B, 2]` in `[-1, 1]`."""
+
+    def __init__(self, hidden_units=0, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_units = hidden_units
+        self.hidden = (keras.layers.Dense(hidden_units, activation="relu", name="hidden_dense")
+                       if hidden_units else None)
+        self.mean = keras.layers.Dense(2, activation="tanh", name="mean_dense", dtype="float32")
+
+    def build(self, input_shape):
+        if self.hidden is not None:
+            self.hidden.build(input_shape)
+            input_shape = (None, self.hidden_units)
+        self.mean.build(input_shape)
+
+    def call(self, hidden):
+        if self.hidden is not None:
+            hidden = self.hidden(hidden)
+        return self.mean(hidden)
+
+
+class ActionNetwork(keras.layers.Layer):
+    """logits = W(h_T): `[B, H]` -> `[B, num_classes]` (float32)."""
+
+    def __init__(self, num_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(num_classes, name="logits_dense", dtype="float32")
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+
+    def call(self, hidden):
+        return self.dense(hidden)
+
+
+class BaselineNetwork(keras.layers.Layer):
+    """b_t = W(h_{t-1}): `[B, H]` -> `[B]`, the expected reward, for variance reduction."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1, name="baseline_dense", dtype="float32")
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+
+    def call(self, hidden):
+        return self.dense(hidden)[:, 0]
+
+
+def gaussian_log_prob(sample, mean, std):
+    """log N(sample; mean, std^2 I), summed over the last axis (x and y)."""
+    z = (sample - mean) / std
+    return keras.ops.sum(-0.5 * z * z - math.log(std) - 0.5 * math.log(2.0 * math.pi), axis=-1)
+
+
+class RecurrentAttentionModel(keras.Model):
+    """The whole model for `config.num_glimpses` glimpses; see the module docstring.
+
+    `call(images, training)` takes float images `[B, H, W, C]` in `[0, 1]` and returns a dict:
+    `logits` `[B, classes]`, `locations` `[B, T, 2]` (the clipped locations looked at), `means`
+    `[B, T, 2]`, `log_probs` `[B, T]` and `baselines` `[B, T]`. With `training=True` locations are
+    sampled around the means; otherwise they are the means, unless `sample=True`.
+    """
+
+    def __init__(self, config, seed=None, **kwargs):
+        super().__init__(name="recurrent_attention_model", **kwargs)
+        self.config = config
+        self.glimpse_network = GlimpseNetwork(config.glimpse_hidden, config.location_hidden,
+                                              config.glimpse_size, name="glimpse_network")
+        self.core_network = CoreNetwork(config.core_size, config.core_type, name="core_network")
+        self.location_network = LocationNetwork(config.location_network_hidden,
+                                                name="location_network")
+        self.action_network = ActionNetwork(config.num_classes, name="action_network")
+        self.baseline_network = BaselineNetwork(name="baseline_network")
+        self.seed_generator = keras.random.SeedGenerator(seed, name="location_noise")
+        self.build_all()
+
+    def build_all(self):
+        """Creates every weight now, so weights can be loaded before the first call."""
+        c = self.config
+        glimpse_shape = (None, c.num_scales, c.patch_size, c.patch_size, 1)
+        self.glimpse_network.build(glimpse_shape, (None, 2))
+        self.core_network.build((None, c.glimpse_size))
+        self.location_network.build((None, c.core_size))
+        self.action_network.build((None, c.core_size))
+        self.baseline_network.build((None, c.core_size))
+        self.built = True
+
+    def glimpse(self, images, locations):
+        c = self.config
+        return glimpse.retina(images, locations, c.patch_size, c.num_scales, c.scale_factor,
+                              c.unit_pixels)
+
+    def call(self, images, training=False, sample=None):
+        sample = training if sample is None else sample
+        std = self.config.location_std
+        batch = keras.ops.shape(images)[0]
+        state = self.core_network.initial_state(batch)
+        hidden = state[0]
+        locations, means, log_probs, baselines = [], [], [], []
+        for _ in range(self.config.num_glimpses):
+            stopped = keras.ops.stop_gradient(hidden)
+            mean = self.location_network(stopped)
+            baselines.append(self.baseline_network(stopped))
+            if sample:
+                noise = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)
+                location = keras.ops.stop_gradient(mean + std * noise)
+            else:
+                location = keras.ops.stop_gradient(mean)
+            log_probs.append(gaussian_log_prob(location, mean, std))
+            location = keras.ops.clip(location, -1.0, 1.0)
+            patches = self.glimpse(images, location)
+            features = self.glimpse_network(keras.ops.cast(patches, self.compute_dtype),
+                                            keras.ops.cast(location, self.compute_dtype))
+            hidden, state = self.core_network(features, state)
+            locations.append(location)
+            means.append(mean)
+        return {
+            "logits": self.action_network(hidden),
+            "locations": keras.ops.stack(locations, axis=1),
+            "means": keras.ops.stack(means, axis=1),
+            "log_probs": keras.ops.stack(log_probs, axis=1),
+            "baselines": keras.ops.stack(baselines, axis=1),
+        }
+
+    def weight_dict(self):
+        """`{path: variable}` of every weight saved in `network.h5` (the noise state is not one)."""
+        return {variable.path: variable for variable in self.weights
+                if "seed_generator" not in variable.path and "location_noise" not in variable.path}

@@ -1,0 +1,127 @@
+"""Files a run writes and reads: weights (HDF5), configs and results (JSON), all written atomically.
+
+Every file goes to a temporary name in the same folder, is flushed to disk, and is renamed over the
+target, so a run killed at any moment leaves either the old file or the new one, never half of one.
+
+`network.h5` holds one dataset per weight, keyed by the weight's path in the model
+(`core_network/recurrent_dense/kernel`), and the config as JSON in the file's `config` attribute.
+"""
+
+import contextlib
+import json
+import os
+import pathlib
+import tempfile
+
+import numpy as np
+
+WEIGHTS_FORMAT = "ram-weights-1"
+
+
+class StorageError(ValueError):
+    """A file that is missing, unreadable, or not what it should be."""
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a temporary path beside `path`; renames it to `path` only if the block succeeds."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def write_json(path, value):
+    with atomic_path(path) as temporary:
+        with open(temporary, "w") as stream:
+            json.dump(value, stream, indent=2, sort_keys=False)
+            stream.write("\n")
+
+
+def read_json(path, what="JSON file"):
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise StorageError(f"{what} {path} does not exist")
+    try:
+        with open(path) as stream:
+            return json.load(stream)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise StorageError(f"{what} {path} is not valid JSON ({error})") from None
+
+
+def save_arrays(path, arrays, attributes=None):
+    """Writes `{name: array}` and string attributes to an HDF5 file atomically."""
+    import h5py
+    with atomic_path(path) as temporary:
+        with h5py.File(temporary, "w") as file:
+            for name, array in arrays.items():
+                file.create_dataset(name, data=np.asarray(array))
+            for key, value in (attributes or {}).items():
+                file.attrs[key] = value
+
+
+def load_arrays(path, what="weights file"):
+    """Reads every dataset of an HDF5 file; returns `({name: array}, {attribute: value})`."""
+    import h5py
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise StorageError(f"{what} {path} does not exist")
+    arrays = {}
+    try:
+        with h5py.File(path, "r") as file:
+            file.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                            if isinstance(item, h5py.Dataset) else None)
+            attributes = {key: file.attrs[key] for key in file.attrs}
+    except (OSError, KeyError, ValueError) as error:
+        raise StorageError(f"{what} {path} is not a readable HDF5 file ({error})") from None
+    return arrays, {key: value.decode() if isinstance(value, bytes) else value
+                    for key, value in attributes.items()}
+
+
+def save_weights(model, path):
+    """Saves the model's weights and config to `network.h5` atomically."""
+    arrays = {name: variable.numpy() for name, variable in model.weight_dict().items()}
+    save_arrays(path, arrays, {"format": WEIGHTS_FORMAT, "config": model.config.to_json()})
+
+
+def assign_weights(model, arrays, source):
+    """Assigns `{path: array}` to the model; any missing, extra or misshapen weight is an error."""
+    variables = model.weight_dict()
+    missing = sorted(set(variables) - set(arrays))
+    extra = sorted(set(arrays) - set(variables))
+    if missing or extra:
+        raise StorageError(
+            f"{source} holds weights of another architecture "
+            f"(missing: {', '.join(missing[:3]) or 'none'}; unexpected: {', '.join(extra[:3]) or 'none'})")
+    for name, variable in variables.items():
+        if tuple(arrays[name].shape) != tuple(variable.shape):
+            raise StorageError(f"{source} holds weights of another architecture: {name} has shape "
+                               f"{tuple(arrays[name].shape)}, the model expects {tuple(variable.shape)}")
+    for name, variable in variables.items():
+        variable.assign(arrays[name])
+
+
+def load_weights(model, path):
+    arrays, attributes = load_arrays(path)
+    if attributes.get("format") != WEIGHTS_FORMAT:
+        raise StorageError(f"{path} is not a RAM weights file (no '{WEIGHTS_FORMAT}' format mark)")
+    assign_weights(model, arrays, path)
+
+
+def read_weights_config(path):
+    """The config dict stored inside a `network.h5`, or None when it has none."""
+    _, attributes = load_arrays(path)
+    if "config" not in attributes:
+        return None
+    try:
+        return json.loads(attributes["config"])
+    except json.JSONDecodeError:
+        raise StorageError(f"{path} has a corrupt config attribute") from None

@@ -1,0 +1,285 @@
+"""The hybrid loss and the training loop of the Recurrent Attention Model.
+
+Loss, for a batch of `B` episodes of `T` glimpses, reward `R = 1` when the class is right:
+
+    cross_entropy = mean_B( -log p(y | x) )                              trains glimpse, core, action
+    reinforce     = -mean_B( sum_T( log pi(l_t) * (R - stop_gradient(b_t)) ) )   trains location
+    baseline      = mean_{B,T}( (b_t - R)^2 )                            trains baseline
+    total         = cross_entropy + reinforce_weight * reinforce + baseline_weight * baseline
+
+REINFORCE sums over the steps of an episode (each step's log-probability is weighted by the same
+episode reward) and averages over the batch.
+
+`train` runs one training run in its own folder and writes `network.h5` (the weights with the best
+validation accuracy), `network.json` (the config), `results.json` (per-epoch figures and the test
+accuracy of the best model) and `checkpoint.h5` (everything `--resume` needs), each atomically at
+the end of every epoch.
+"""
+
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import numpy as np
+
+from ram import quiet
+from ram import storage
+
+tf = quiet.import_tensorflow()
+import keras  # noqa: E402
+
+from ram import data as data_module  # noqa: E402
+from ram import model as model_module  # noqa: E402
+
+NETWORK_FILE = "network.h5"
+CONFIG_FILE = "network.json"
+RESULTS_FILE = "results.json"
+CHECKPOINT_FILE = "checkpoint.h5"
+_METRICS = ("loss", "cross_entropy", "reinforce", "baseline_loss", "reward", "finite")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (for example a loss that became NaN)."""
+
+
+def hybrid_loss(outputs, labels, config):
+    """The hybrid loss terms for one batch; see the module docstring."""
+    logits = outputs["logits"]
+    labels = tf.cast(labels, tf.int32)
+    cross_entropy = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+    reward = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels), tf.float32)
+    baselines = outputs["baselines"]
+    advantage = reward[:, None] - tf.stop_gradient(baselines)
+    reinforce = -tf.reduce_mean(tf.reduce_sum(outputs["log_probs"] * advantage, axis=1))
+    baseline_loss = tf.reduce_mean(tf.square(baselines - reward[:, None]))
+    total = (cross_entropy + config.reinforce_weight * reinforce
+             + config.baseline_weight * baseline_loss)
+    return {"loss": total, "cross_entropy": cross_entropy, "reinforce": reinforce,
+            "baseline_loss": baseline_loss, "reward": tf.reduce_mean(reward)}
+
+
+def make_learning_rate(config, steps_per_epoch):
+    steps = max(1, config.epochs * steps_per_epoch)
+    if config.schedule == "constant":
+        return config.learning_rate
+    if config.schedule == "linear":
+        return keras.optimizers.schedules.PolynomialDecay(
+            config.learning_rate, steps, end_learning_rate=config.final_learning_rate, power=1.0)
+    return keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, steps, alpha=config.final_learning_rate / config.learning_rate)
+
+
+def make_optimizer(config, steps_per_epoch):
+    learning_rate = make_learning_rate(config, steps_per_epoch)
+    clip = {"global_clipnorm": config.clip_norm} if config.clip_norm > 0 else {}
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=config.momentum, **clip)
+    return keras.optimizers.Adam(learning_rate, **clip)
+
+
+class Trainer:
+    """A model, its optimizer and the compiled train and eval steps for one config and seed."""
+
+    def __init__(self, config, seed, steps_per_epoch):
+        self.config = config
+        self.seed = seed
+        keras.utils.set_random_seed(seed)
+        self.model = model_module.RecurrentAttentionModel(config, seed=seed)
+        self.optimizer = make_optimizer(config, steps_per_epoch)
+        self.optimizer.build(self.model.trainable_variables)
+        self.train_step = tf.function(self._train_step, jit_compile=config.jit_compile)
+        self.eval_step = tf.function(self._eval_step, jit_compile=config.jit_compile)
+
+    def _train_step(self, images, labels):
+        images = tf.cast(images, tf.float32) / 255.0
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            outputs = self.model(images, training=True)
+            losses = hybrid_loss(outputs, labels, self.config)
+        gradients = tape.gradient(losses["loss"], variables)
+        finite = tf.math.is_finite(losses["loss"])
+        for gradient in gradients:
+            finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(gradient)))
+        # A non-finite step changes no weight; the loop sees `finite` and stops the run.
+        gradients = [tf.where(finite, gradient, tf.zeros_like(gradient)) for gradient in gradients]
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        losses["finite"] = tf.cast(finite, tf.float32)
+        return tf.stack([losses[name] for name in _METRICS])
+
+    def _eval_step(self, images, labels):
+        images = tf.cast(images, tf.float32) / 255.0
+        logits = self.model(images, training=False)["logits"]
+        predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return tf.reduce_sum(tf.cast(tf.equal(predictions, tf.cast(labels, tf.int32)), tf.int32))
+
+    def accuracy(self, images, labels, batch_size=None):
+        """Fraction of `images` classified right with deterministic (mean) locations."""
+        batch_size = batch_size or self.config.eval_batch_size
+        correct = 0
+        for start in range(0, len(images), batch_size):
+            correct += int(self.eval_step(images[start:start + batch_size],
+                                          labels[start:start + batch_size]))
+        return correct / len(images)
+
+    def learning_rate(self):
+        rate = self.optimizer.learning_rate
+        return float(rate.numpy() if hasattr(rate, "numpy") else rate)
+
+    # Checkpoint state: weights, optimizer slots and the location-noise generator.
+    def state_arrays(self):
+        arrays = {f"model/{name}": variable.numpy()
+                  for name, variable in self.model.weight_dict().items()}
+        for index, variable in enumerate(self.optimizer.variables):
+            arrays[f"optimizer/{index:04d}"] = variable.numpy()
+        arrays["noise_state"] = self.model.seed_generator.state.numpy()
+        return arrays
+
+    def restore_state(self, arrays, source):
+        storage.assign_weights(
+            self.model, {name[len("model/"):]: value for name, value in arrays.items()
+                         if name.startswith("model/")}, source)
+        slots = sorted(name for name in arrays if name.startswith("optimizer/"))
+        if len(slots) != len(self.optimizer.variables):
+            raise storage.StorageError(f"{source} was written by another optimizer")
+        for name, variable in zip(slots, self.optimizer.variables):
+            variable.assign(arrays[name])
+        self.model.seed_generator.state.assign(arrays["noise_state"])
+
+
+def library_versions():
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def _epoch_line(run_name, record, best):
+    return (f"{run_name}epoch {record['epoch']:3d}  loss {record['train_loss']:.4f}  "
+            f"reward {record['train_reward']:.4f}  train {record['train_accuracy']:.4f}  "
+            f"val {record['validation_accuracy']:.4f}  best {best:.4f}  "
+            f"lr {record['learning_rate']:.2e}  {record['seconds']:.1f}s")
+
+
+def train(config, output_dir, seed=None, data_path=None, limit=None, resume=False, verbose=2,
+          run_name="", dataset=None, stop_after=None):
+    """Trains one run in `output_dir`; returns the results dict (also in `results.json`).
+
+    verbose: 2 progress bar and a line per epoch, 1 a line per epoch, 0 silent.
+    stop_after: stop (as if interrupted) once this epoch is saved; for tests of `resume`.
+    """
+    seed = config.seed if seed is None else seed
+    output_dir = pathlib.Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = output_dir / CHECKPOINT_FILE
+    if not resume and any((output_dir / name).exists()
+                          for name in (NETWORK_FILE, RESULTS_FILE, CHECKPOINT_FILE)):
+        raise storage.StorageError(
+            f"{output_dir} already holds a run; pass --resume to continue it or choose another --output")
+    dataset = dataset or data_module.Dataset(config, data_path, limit)
+    steps = dataset.steps_per_epoch(config.batch_size)
+    trainer = Trainer(config, seed, steps)
+    results = {
+        "run": output_dir.name, "seed": seed, "config": config.to_dict(),
+        "versions": library_versions(), "data_checksum": dataset.checksum,
+        "command": " ".join(sys.argv), "train_images": dataset.num_train,
+        "validation_images": len(dataset.validation_labels),
+        "test_images": len(dataset.test_labels), "epochs": [], "best_epoch": None,
+        "best_validation_accuracy": None, "test_accuracy": None, "test_error": None,
+        "complete": False, "stopped": None, "train_seconds": 0.0,
+    }
+    best_arrays = None
+    stale = 0
+    if resume and checkpoint_path.exists():
+        arrays, attributes = storage.load_arrays(checkpoint_path, "checkpoint")
+        saved = json.loads(attributes["state"])
+        if saved["config"] != config.to_dict() or saved["seed"] != seed:
+            raise storage.StorageError(
+                f"{checkpoint_path} was written with another config or seed; resume with the same ones")
+        trainer.restore_state(arrays, checkpoint_path)
+        best_arrays = {name[len("best/"):]: value for name, value in arrays.items()
+                       if name.startswith("best/")} or None
+        results = saved["results"]
+        stale = saved["stale"]
+        if results["complete"]:
+            if verbose:
+                print(f"{run_name}{output_dir} is already complete")
+            return results
+    storage.write_json(output_dir / CONFIG_FILE, config.to_dict())
+
+    for epoch in range(len(results["epochs"]) + 1, config.epochs + 1):
+        start = time.perf_counter()
+        bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "reward", "acc"],
+                                  verbose=1 if verbose >= 2 else 0)
+        sums = np.zeros(len(_METRICS))
+        seen = 0
+        for step, (images, labels) in enumerate(dataset.train_batches(epoch, seed, config.batch_size)):
+            values = trainer.train_step(images, labels).numpy()
+            if values[-1] < 1:
+                results["stopped"] = (f"non-finite loss or gradient at epoch {epoch}, step {step + 1}; "
+                                      "the last good checkpoint is kept")
+                storage.write_json(output_dir / RESULTS_FILE, results)
+                raise TrainingError(results["stopped"])
+            sums += values * len(labels)
+            seen += len(labels)
+            if verbose >= 2 and (step % 10 == 0 or step == steps - 1):
+                bar.update(step + 1, [("loss", sums[0] / seen), ("reward", sums[4] / seen)])
+        validation = trainer.accuracy(dataset.validation_images, dataset.validation_labels)
+        means = sums / seen
+        record = {"epoch": epoch, "train_loss": float(means[0]),
+                  "train_cross_entropy": float(means[1]), "train_reinforce": float(means[2]),
+                  "train_baseline_loss": float(means[3]), "train_reward": float(means[4]),
+                  # The reward is 1 exactly when the sampled-location episode classified right.
+                  "train_accuracy": float(means[4]), "validation_accuracy": validation,
+                  "learning_rate": trainer.learning_rate(),
+                  "seconds": time.perf_counter() - start}
+        results["epochs"].append(record)
+        results["train_seconds"] += record["seconds"]
+        best = results["best_validation_accuracy"]
+        if best is None or validation > best:
+            results["best_epoch"], results["best_validation_accuracy"] = epoch, validation
+            best_arrays = {name: variable.numpy()
+                           for name, variable in trainer.model.weight_dict().items()}
+            storage.save_weights(trainer.model, output_dir / NETWORK_FILE)
+            stale = 0
+        else:
+            stale += 1
+        if verbose:
+            print(_epoch_line(run_name, record, results["best_validation_accuracy"]), flush=True)
+        finished = epoch == config.epochs or (config.patience and stale >= config.patience)
+        if finished:
+            if epoch < config.epochs:
+                results["stopped"] = f"early stopping after {stale} epochs without improvement"
+            storage.assign_weights(trainer.model, best_arrays, "best weights")
+            test = trainer.accuracy(dataset.test_images, dataset.test_labels)
+            results.update(test_accuracy=test, test_error=1.0 - test, complete=True)
+        _save_checkpoint(checkpoint_path, trainer, best_arrays, results, stale, config, seed)
+        storage.write_json(output_dir / RESULTS_FILE, results)
+        if finished or epoch == stop_after:
+            break
+    if verbose:
+        print(f"{run_name}best epoch {results['best_epoch']}: validation "
+              f"{results['best_validation_accuracy']:.4f}, test {results['test_accuracy']:.4f} "
+              f"(error {100 * results['test_error']:.2f}%), {results['train_seconds'] / 60:.1f} min",
+              flush=True)
+    return results
+
+
+def _save_checkpoint(path, trainer, best_arrays, results, stale, config, seed):
+    arrays = trainer.state_arrays()
+    arrays.update({f"best/{name}": value for name, value in (best_arrays or {}).items()})
+    state = {"config": config.to_dict(), "seed": seed, "results": results, "stale": stale}
+    storage.save_arrays(path, arrays, {"state": json.dumps(state)})
+
+
+def load_model(config, weights_path):
+    """Builds the model for `config` and loads `network.h5` weights into it."""
+    model = model_module.RecurrentAttentionModel(config, seed=0)
+    storage.load_weights(model, weights_path)
+    return model
+
+
+def environment_threads():
+    value = os.environ.get("RAM_THREADS")
+    return int(value) if value else None

@@ -1,0 +1,76 @@
+"""MNIST loading, the training/validation split, and bad data files."""
+
+import numpy as np
+import pytest
+
+from ram import config as config_module
+from ram import data as data_module
+
+ORIGINAL_TRAIN_LABELS = [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+ORIGINAL_TEST_LABELS = [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+
+
+def test_bundled_mnist_is_the_real_thing():
+    x_train, y_train, x_test, y_test, checksum = data_module.load_mnist()
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8
+    assert list(y_train[:10]) == ORIGINAL_TRAIN_LABELS and list(y_test[:10]) == ORIGINAL_TEST_LABELS
+    assert len(checksum) == 64
+
+
+def test_split_is_54000_6000_seeded_and_disjoint():
+    dataset = data_module.Dataset(config_module.Config())
+    again = data_module.Dataset(config_module.Config())
+    assert dataset.num_train == 54000 and len(dataset.validation_labels) == 6000
+    np.testing.assert_array_equal(dataset.validation_images, again.validation_images)
+    train = {image.tobytes() for image in dataset.train_digits[:2000]}
+    assert not train & {image.tobytes() for image in dataset.validation_images[:, :, :, 0]}
+
+
+def test_training_batches_cover_the_epoch_in_a_seeded_order():
+    dataset = data_module.Dataset(config_module.Config(), limit=300)
+    first = [labels for _, labels in dataset.train_batches(1, 0, 128)]
+    assert [len(labels) for labels in first] == [128, 128, 44]
+    assert sorted(np.concatenate(first)) == sorted(dataset.train_labels)
+    again = [labels for _, labels in dataset.train_batches(1, 0, 128)]
+    other = [labels for _, labels in dataset.train_batches(2, 0, 128)]
+    np.testing.assert_array_equal(np.concatenate(first), np.concatenate(again))
+    assert not np.array_equal(np.concatenate(first), np.concatenate(other))
+
+
+def _write(path, **overrides):
+    arrays = {"x_train": np.zeros((20, 28, 28), np.uint8), "y_train": np.zeros(20, np.uint8),
+              "x_test": np.zeros((5, 28, 28), np.uint8), "y_test": np.zeros(5, np.uint8)}
+    arrays.update(overrides)
+    np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
+    return path
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"x_test": None}, "lacks the key(s) x_test"),
+    ({"x_train": np.zeros((20, 32, 32), np.uint8)}, "x_train has shape"),
+    ({"y_train": np.full(20, 11, np.uint8)}, "labels outside 0..9"),
+    ({"x_train": np.full((20, 28, 28), 300, np.int32)}, "values outside 0..255"),
+    ({"x_train": np.zeros((20, 28, 28), np.float32)}, "dtype float32"),
+    ({"y_test": np.zeros(4, np.uint8)}, "different lengths"),
+])
+def test_bad_data_files_are_named(tmp_path, overrides, message):
+    path = _write(tmp_path / "bad.npz", **overrides)
+    with pytest.raises(data_module.DataError) as error:
+        data_module.load_mnist(path)
+    assert message in str(error.value)
+
+
+def test_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(data_module.DataError, match="does not exist"):
+        data_module.load_mnist(tmp_path / "nothing.npz")
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 this is not really a zip archive")
+    with pytest.raises(data_module.DataError, match="not a readable"):
+        data_module.load_mnist(corrupt)
+
+
+def test_a_user_file_in_keras_layout_is_accepted(tmp_path):
+    path = _write(tmp_path / "mine.npz", y_train=np.arange(20, dtype=np.uint8) % 10)
+    x_train, y_train, _, _, _ = data_module.load_mnist(path)
+    assert x_train.shape == (20, 28, 28) and list(y_train[:3]) == [0, 1, 2]

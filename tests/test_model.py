@@ -1,0 +1,113 @@
+"""Shapes of every network, the separation of gradients, and every run module's config."""
+
+import pathlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ram import config as config_module
+from ram import model as model_module
+from ram import training
+
+RUN_MODULES = sorted(path.stem for path in pathlib.Path(__file__).resolve().parent.parent.glob("run_*.py"))
+
+
+def small_config(**overrides):
+    values = dict(num_glimpses=3, glimpse_hidden=16, location_hidden=8, glimpse_size=32,
+                  core_size=24)
+    values.update(overrides)
+    return config_module.Config(**values).validate()
+
+
+def test_every_network_has_the_documented_shapes():
+    batch = 5
+    glimpse_network = model_module.GlimpseNetwork(16, 8, 32)
+    out = glimpse_network(tf.zeros((batch, 2, 6, 6, 1)), tf.zeros((batch, 2)))
+    assert out.shape == (batch, 32)
+    core = model_module.CoreNetwork(24, "rnn")
+    hidden, state = core(out, core.initial_state(batch))
+    assert hidden.shape == (batch, 24) and len(state) == 1
+    lstm = model_module.CoreNetwork(24, "lstm")
+    hidden, state = lstm(out, lstm.initial_state(batch))
+    assert hidden.shape == (batch, 24) and len(state) == 2
+    mean = model_module.LocationNetwork()(hidden)
+    assert mean.shape == (batch, 2) and np.all(np.abs(mean.numpy()) <= 1)
+    assert model_module.LocationNetwork(7)(hidden).shape == (batch, 2)
+    assert model_module.ActionNetwork(10)(hidden).shape == (batch, 10)
+    assert model_module.BaselineNetwork()(hidden).shape == (batch,)
+
+
+@pytest.mark.parametrize("core_type", ["rnn", "lstm"])
+def test_model_outputs(core_type):
+    model = model_module.RecurrentAttentionModel(small_config(core_type=core_type), seed=1)
+    outputs = model(tf.random.uniform((4, 28, 28, 1)), training=True)
+    assert outputs["logits"].shape == (4, 10)
+    for key in ("locations", "means"):
+        assert outputs[key].shape == (4, 3, 2)
+    assert outputs["log_probs"].shape == (4, 3) and outputs["baselines"].shape == (4, 3)
+    assert np.all(np.abs(outputs["locations"].numpy()) <= 1)
+
+
+def test_evaluation_is_deterministic_and_training_samples():
+    model = model_module.RecurrentAttentionModel(small_config(), seed=1)
+    images = tf.random.uniform((4, 28, 28, 1))
+    first = model(images)["locations"].numpy()
+    np.testing.assert_array_equal(first, model(images)["locations"].numpy())
+    np.testing.assert_array_equal(first, np.clip(model(images)["means"].numpy(), -1, 1))
+    assert not np.allclose(first, model(images, training=True)["locations"].numpy())
+
+
+def test_gaussian_log_prob_matches_the_formula():
+    sample = np.array([[0.3, -0.2]], np.float32)
+    mean = np.array([[0.1, 0.1]], np.float32)
+    std = 0.2
+    expected = sum(-0.5 * ((s - m) / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)
+                   for s, m in zip(sample[0], mean[0]))
+    assert float(model_module.gaussian_log_prob(sample, mean, std)[0]) == pytest.approx(expected, 1e-5)
+
+
+def _gradients(model, loss_name, images, labels):
+    with tf.GradientTape() as tape:
+        outputs = model(images, training=True)
+        loss = training.hybrid_loss(outputs, labels, model.config)[loss_name]
+    variables = model.trainable_variables
+    gradients = tape.gradient(loss, variables)
+    return {variable.path.split("/")[0]: 0.0 for variable in variables} | {
+        variable.path.split("/")[0]: 1.0 for variable, gradient in zip(variables, gradients)
+        if gradient is not None and float(tf.reduce_max(tf.abs(gradient))) > 0}
+
+
+def test_each_loss_reaches_only_its_own_networks():
+    model = model_module.RecurrentAttentionModel(small_config(), seed=3)
+    images = tf.random.uniform((16, 28, 28, 1))
+    labels = tf.constant(np.arange(16) % 10)
+    reached = {name: {network for network, hit in _gradients(model, name, images, labels).items()
+                      if hit}
+               for name in ("cross_entropy", "reinforce", "baseline_loss")}
+    assert reached["cross_entropy"] == {"glimpse_network", "core_network", "action_network"}
+    assert reached["reinforce"] == {"location_network"}
+    assert reached["baseline_loss"] == {"baseline_network"}
+
+
+@pytest.mark.parametrize("module_name", RUN_MODULES)
+def test_every_run_module_builds_a_valid_model(module_name):
+    config = config_module.config_from_module_name(module_name)
+    model = model_module.RecurrentAttentionModel(config, seed=0)
+    images = tf.zeros((2, config.image_size, config.image_size, 1))
+    outputs = model(images)
+    assert outputs["logits"].shape == (2, config.num_classes)
+    assert outputs["locations"].shape == (2, config.num_glimpses, 2)
+    # Parameter count, from the layer sizes: glimpse network, core, location, action, baseline.
+    glimpse_inputs = config.num_scales * config.patch_size ** 2
+    expected = (glimpse_inputs * config.glimpse_hidden + config.glimpse_hidden
+                + 2 * config.location_hidden + config.location_hidden
+                + (config.glimpse_hidden + config.location_hidden + 1) * config.glimpse_size)
+    if config.core_type == "rnn":
+        expected += (config.core_size + config.glimpse_size + 1) * config.core_size
+    else:
+        expected += 4 * ((config.core_size + config.glimpse_size + 1) * config.core_size)
+    hidden = config.location_network_hidden
+    expected += ((config.core_size + 1) * hidden + (hidden + 1) * 2) if hidden else (config.core_size + 1) * 2
+    expected += (config.core_size + 1) * config.num_classes + config.core_size + 1
+    assert model.count_params() == expected

@@ -1,0 +1,130 @@
+"""Training writes its files, saved weights round-trip, runs resume, and the model learns."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from ram import config as config_module
+from ram import data as data_module
+from ram import storage
+from ram import training
+
+
+def tiny_config(**overrides):
+    values = dict(num_glimpses=2, glimpse_hidden=16, location_hidden=8, glimpse_size=32,
+                  core_size=32, epochs=2, batch_size=32, eval_batch_size=500)
+    values.update(overrides)
+    return config_module.Config(**values).validate()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    config = tiny_config()
+    output = tmp_path_factory.mktemp("run")
+    results = training.train(config, output, seed=5, limit=256, verbose=0)
+    return config, output, results
+
+
+def test_tiny_run_writes_weights_config_and_results(tiny_run):
+    config, output, results = tiny_run
+    for name in ("network.h5", "network.json", "results.json", "checkpoint.h5"):
+        assert (output / name).is_file()
+    assert not list(output.glob(".*.tmp"))  # No temporary file is left behind.
+    saved = json.loads((output / "results.json").read_text())
+    assert saved == json.loads(json.dumps(results))
+    assert saved["complete"] and len(saved["epochs"]) == 2
+    assert saved["train_images"] == 256 and saved["test_images"] == 10000
+    assert 0 <= saved["test_accuracy"] <= 1 and saved["best_epoch"] in (1, 2)
+    for key in ("train_loss", "train_reward", "train_accuracy", "validation_accuracy", "seconds"):
+        assert key in saved["epochs"][0]
+    assert set(saved["versions"]) == {"python", "numpy", "tensorflow", "keras"}
+    assert config_module.Config.from_dict(json.loads((output / "network.json").read_text())) == config
+
+
+def test_saved_weights_round_trip_to_identical_predictions(tiny_run):
+    config, output, _ = tiny_run
+    images = data_module.Dataset(config).test_images[:64].astype(np.float32) / 255
+    first = training.load_model(config, output / "network.h5")
+    second = training.load_model(config, output / "network.h5")
+    np.testing.assert_array_equal(first(images)["logits"].numpy(), second(images)["logits"].numpy())
+    np.testing.assert_array_equal(first(images)["locations"].numpy(),
+                                  second(images)["locations"].numpy())
+    # The weights are the trained ones, not a fresh initialisation.
+    fresh = training.model_module.RecurrentAttentionModel(config, seed=0)
+    assert not np.allclose(fresh(images)["logits"].numpy(), first(images)["logits"].numpy())
+
+
+def test_weights_of_another_architecture_are_refused(tiny_run):
+    _, output, _ = tiny_run
+    with pytest.raises(storage.StorageError, match="another architecture"):
+        training.load_model(tiny_config(core_size=48), output / "network.h5")
+
+
+@pytest.mark.parametrize("content", [b"", b"not an hdf5 file at all", None])
+def test_corrupt_weights_are_refused(tmp_path, tiny_run, content):
+    config, output, _ = tiny_run
+    path = tmp_path / "network.h5"
+    if content is None:  # Truncated.
+        content = (output / "network.h5").read_bytes()[:500]
+    path.write_bytes(content)
+    with pytest.raises(storage.StorageError):
+        training.load_model(config, path)
+
+
+def test_a_folder_holding_a_run_is_not_overwritten(tiny_run):
+    config, output, _ = tiny_run
+    before = (output / "network.h5").read_bytes()
+    with pytest.raises(storage.StorageError, match="--resume"):
+        training.train(config, output, seed=5, limit=256, verbose=0)
+    assert (output / "network.h5").read_bytes() == before
+
+
+def test_resume_continues_to_the_same_figures(tmp_path):
+    config = tiny_config(epochs=3)
+    straight = training.train(config, tmp_path / "straight", seed=2, limit=128, verbose=0)
+    # Stop after epoch 2 (a config with 2 epochs writes the same first two epochs only if the
+    # schedule matches, so interrupt by training a 3-epoch config and cutting its checkpoint).
+    interrupted = tmp_path / "interrupted"
+    training.train(config, interrupted, seed=2, limit=128, verbose=0, stop_after=2)
+    partial = json.loads((interrupted / "results.json").read_text())
+    assert len(partial["epochs"]) == 2 and not partial["complete"]
+    resumed = training.train(config, interrupted, seed=2, limit=128, verbose=0, resume=True)
+    for key in ("train_loss", "train_reward", "validation_accuracy"):
+        assert [e[key] for e in resumed["epochs"]] == [e[key] for e in straight["epochs"]]
+    assert resumed["test_accuracy"] == straight["test_accuracy"]
+
+
+def test_the_model_learns_on_a_small_subset():
+    config = tiny_config(num_glimpses=4, glimpse_hidden=64, location_hidden=32, glimpse_size=128,
+                         core_size=128, epochs=8, batch_size=64, learning_rate=2e-3)
+    dataset = data_module.Dataset(config, limit=3000)
+    start = time.perf_counter()
+    trainer = training.Trainer(config, seed=0, steps_per_epoch=dataset.steps_per_epoch(64))
+    before = trainer.accuracy(dataset.validation_images, dataset.validation_labels)
+    for epoch in range(1, config.epochs + 1):
+        for images, labels in dataset.train_batches(epoch, 0, config.batch_size):
+            trainer.train_step(images, labels)
+    after = trainer.accuracy(dataset.validation_images, dataset.validation_labels)
+    assert time.perf_counter() - start < 60
+    assert before < 0.2  # Chance is 10%.
+    assert after > 0.6, f"validation accuracy {after:.3f} after training on 3,000 images"
+
+
+def test_hybrid_loss_against_hand_computed_values():
+    import tensorflow as tf
+    config = tiny_config(reinforce_weight=0.5, baseline_weight=2.0)
+    outputs = {"logits": tf.constant([[2.0, 0.0], [0.0, 1.0]]),
+               "log_probs": tf.constant([[-1.0, -2.0], [-0.5, -0.5]]),
+               "baselines": tf.constant([[0.5, 0.25], [0.0, 1.0]])}
+    labels = tf.constant([0, 0])  # The first is right (reward 1), the second wrong (reward 0).
+    losses = {key: float(value) for key, value in training.hybrid_loss(outputs, labels, config).items()}
+    cross_entropy = (np.log(1 + np.exp(-2.0)) + np.log(1 + np.exp(1.0))) / 2
+    reinforce = -((-1.0 * 0.5 + -2.0 * 0.75) + (-0.5 * 0.0 + -0.5 * -1.0)) / 2
+    baseline = (0.25 + 0.5625 + 0.0 + 1.0) / 4
+    assert losses["cross_entropy"] == pytest.approx(cross_entropy, 1e-6)
+    assert losses["reinforce"] == pytest.approx(reinforce, 1e-6)
+    assert losses["baseline_loss"] == pytest.approx(baseline, 1e-6)
+    assert losses["reward"] == pytest.approx(0.5)
+    assert losses["loss"] == pytest.approx(cross_entropy + 0.5 * reinforce + 2.0 * baseline, 1e-6)
