@@ -10,6 +10,7 @@ import pathlib
 import sys
 
 from ram import config as config_module
+from ram import storage
 
 
 def fail(message, status=2):
@@ -72,6 +73,11 @@ def run_main(module, argv=None):
         probe.unlink()
     except OSError as error:
         fail(f"cannot write to output folder {output} ({error.strerror})")
+    for lock in sorted(output.glob("run_*/.lock")):
+        try:
+            storage.RunLock(lock.parent).acquire().release()
+        except storage.StorageError as error:
+            fail(error)
     if not args.resume:
         taken = [path.name for path in sorted(output.glob("run_*"))
                  if (path / "results.json").exists() or (path / "checkpoint.h5").exists()]

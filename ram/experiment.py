@@ -19,6 +19,12 @@ from ram import storage
 SUMMARY_FILE = "summary.json"
 
 
+def _ignore_interrupts():
+    """Pool workers leave Ctrl-C to the parent, which stops them; files are written atomically."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _run_one(arguments):
     """Runs in a child process: trains one run and returns its results (or the error's message)."""
     config_dict, run_dir, seed, data_path, limit, resume, verbose, run_name, threads = arguments
@@ -55,7 +61,7 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
         results = [_run_one(jobs[0])]
     else:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(processes) as pool:
+        with context.Pool(processes, initializer=_ignore_interrupts) as pool:
             results = pool.map(_run_one, jobs, chunksize=1)
     errors = [result["error"] for result in results if "error" in result]
     summary = summarize(config, results, output_dir, time.perf_counter() - start, processes, threads)

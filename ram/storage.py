@@ -125,3 +125,66 @@ def read_weights_config(path):
         return json.loads(attributes["config"])
     except json.JSONDecodeError:
         raise StorageError(f"{path} has a corrupt config attribute") from None
+
+
+class RunLock:
+    """A lock file that keeps two processes from training into the same folder.
+
+    The file holds the owner's process id and host. A lock whose process no longer runs on this
+    host (a run that was killed) is stale and is taken over.
+    """
+
+    def __init__(self, folder):
+        self.path = pathlib.Path(folder) / ".lock"
+        self.held = False
+
+    def _owner(self):
+        try:
+            pid, host = self.path.read_text().split()
+            return int(pid), host
+        except (OSError, ValueError):
+            return None, None
+
+    def acquire(self):
+        import socket
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pid, host = self._owner()
+                if pid is not None and (host != socket.gethostname() or _alive(pid)):
+                    raise StorageError(
+                        f"{self.path.parent} is in use by a live run (process {pid} on {host}); "
+                        "wait for it or choose another --output") from None
+                # Stale: its owner is gone (or the file is unreadable). Take it over.
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
+                continue
+            with os.fdopen(handle, "w") as stream:
+                stream.write(f"{os.getpid()} {socket.gethostname()}\n")
+            self.held = True
+            return self
+        raise StorageError(f"could not take the lock {self.path}")
+
+    def release(self):
+        if self.held:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            self.held = False
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc_info):
+        self.release()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -171,7 +171,13 @@ def train(config, output_dir, seed=None, data_path=None, limit=None, resume=Fals
     """
     seed = config.seed if seed is None else seed
     output_dir = pathlib.Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    with storage.RunLock(output_dir):
+        return _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name,
+                      dataset, stop_after)
+
+
+def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name, dataset,
+           stop_after):
     checkpoint_path = output_dir / CHECKPOINT_FILE
     if not resume and any((output_dir / name).exists()
                           for name in (NETWORK_FILE, RESULTS_FILE, CHECKPOINT_FILE)):

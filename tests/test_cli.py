@@ -1,0 +1,170 @@
+"""The scripts as a user runs them: --help, bad input (one clear line, exit status 2), and outputs."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RUN_MODULES = sorted(path.stem for path in ROOT.glob("run_*.py"))
+
+
+def run(*arguments, cwd=ROOT):
+    return subprocess.run([sys.executable, *map(str, arguments)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def assert_clean_error(result, *fragments):
+    assert result.returncode == 2, result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("script", [f"{name}.py" for name in RUN_MODULES]
+                         + ["evaluate.py", "plot.py", "benchmarks/throughput.py"])
+def test_every_script_answers_help(script):
+    result = run(script, "--help")
+    assert result.returncode == 0 and "usage:" in result.stdout and not result.stderr
+
+
+@pytest.fixture
+def bad_npz(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, x_train=np.zeros((10, 32, 32), np.uint8), y_train=np.zeros(10, np.uint8),
+             x_test=np.zeros((5, 28, 28), np.uint8), y_test=np.zeros(5, np.uint8))
+    return path
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["--set", "epochz=1"], "unknown config key 'epochz'"),
+    (["--set", "epochs=many"], "epochs expects a int"),
+    (["--epochs", "-1"], "epochs must be at least 1"),
+    (["--set", "patch_size=40"], "larger than the image"),
+    (["--set", "location_std=-0.1"], "location_std must be positive"),
+    (["--limit", "0"], "--limit must be at least 1"),
+    (["--data", "/no/such/mnist.npz"], "does not exist"),
+])
+def test_run_script_rejects_bad_values(tmp_path, arguments, fragment):
+    assert_clean_error(run("run_mnist.py", "--output", tmp_path, *arguments), fragment)
+
+
+def test_run_script_rejects_bad_data_files(tmp_path, bad_npz):
+    assert_clean_error(run("run_mnist.py", "--output", tmp_path / "out", "--data", bad_npz),
+                       "x_train has shape")
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"\x00" * 100)
+    assert_clean_error(run("run_mnist.py", "--output", tmp_path / "out", "--data", corrupt),
+                       "not a readable")
+
+
+def test_run_script_rejects_an_unwritable_output(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert_clean_error(run("run_mnist.py", "--output", blocker / "inside"), "cannot write")
+
+
+def test_run_script_refuses_a_folder_a_live_run_holds(tmp_path):
+    (tmp_path / "run_0").mkdir()
+    (tmp_path / "run_0" / ".lock").write_text(f"{1} {__import__('socket').gethostname()}\n")
+    assert_clean_error(run("run_mnist.py", "--output", tmp_path), "in use by a live run")
+
+
+@pytest.mark.parametrize("module_name", RUN_MODULES)
+def test_every_run_script_trains_a_tiny_run(tmp_path, module_name):
+    result = run(f"{module_name}.py", "--runs", "1", "--epochs", "1", "--limit", "64", "--quiet",
+                 "--output", tmp_path, "--set", "batch_size=32")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # A clean console: no TensorFlow log lines.
+    for name in ("network.h5", "network.json", "results.json"):
+        assert (tmp_path / "run_0" / name).is_file()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert len(summary["runs"]) == 1 and 0 <= summary["test_accuracy_mean"] <= 1
+    # A second command on the same folder is refused and leaves the run as it was.
+    before = (tmp_path / "run_0" / "results.json").read_bytes()
+    assert_clean_error(run(f"{module_name}.py", "--output", tmp_path), "already holds runs")
+    assert (tmp_path / "run_0" / "results.json").read_bytes() == before
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    output = tmp_path_factory.mktemp("trained")
+    result = run("run_mnist.py", "--runs", "2", "--epochs", "2", "--limit", "256", "--quiet",
+                 "--output", output, "--set", "batch_size=32")
+    assert result.returncode == 0, result.stderr
+    return output
+
+
+def test_several_runs_write_a_summary_with_mean_and_std(trained):
+    summary = json.loads((trained / "summary.json").read_text())
+    accuracies = [run["test_accuracy"] for run in summary["runs"]]
+    assert len(accuracies) == 2 and summary["processes"] == 2
+    assert summary["test_accuracy_mean"] == pytest.approx(np.mean(accuracies))
+    assert summary["test_accuracy_std"] == pytest.approx(np.std(accuracies, ddof=1))
+    seeds = {json.loads((trained / f"run_{i}" / "results.json").read_text())["seed"] for i in (0, 1)}
+    assert seeds == {0, 1}
+
+
+@pytest.mark.parametrize("config, fragment", [
+    ("run_nothing", "no config module 'run_nothing'"),
+    ("../run_mnist", "not a run module name"),
+    ("os", "not a run module name"),
+])
+def test_evaluate_rejects_bad_config_names(trained, config, fragment):
+    assert_clean_error(run("evaluate.py", config, trained / "run_0" / "network.h5"), fragment)
+
+
+def test_evaluate_rejects_bad_weights(trained, tmp_path):
+    assert_clean_error(run("evaluate.py", "run_mnist", tmp_path / "none.h5"), "does not exist")
+    corrupt = tmp_path / "network.h5"
+    corrupt.write_bytes(b"garbage")
+    (tmp_path / "network.json").write_text((trained / "run_0" / "network.json").read_text())
+    assert_clean_error(run("evaluate.py", "run_mnist", corrupt, "--no-accuracy"), "HDF5")
+    assert_clean_error(run("evaluate.py", "run_translated_mnist", trained / "run_0" / "network.h5"),
+                       "do not match config run_translated_mnist", "dataset")
+
+
+def test_evaluate_refuses_weights_of_another_architecture(trained, tmp_path):
+    from ram import config as config_module
+    from ram import model as model_module
+    from ram import storage
+    (tmp_path / "network.json").write_text((trained / "run_0" / "network.json").read_text())
+    other = model_module.RecurrentAttentionModel(config_module.Config(core_size=64), seed=0)
+    storage.save_weights(other, tmp_path / "network.h5")
+    assert_clean_error(run("evaluate.py", "run_mnist", tmp_path / "network.h5", "--no-accuracy"),
+                       "another architecture")
+
+
+def test_plot_handles_one_run_several_runs_and_bad_files(trained, tmp_path):
+    result = run("plot.py", trained / "run_0" / "results.json", "--output", tmp_path / "one.png")
+    assert result.returncode == 0 and (tmp_path / "one.png").stat().st_size > 10000
+    result = run("plot.py", trained, "--output", tmp_path / "all.png")
+    assert result.returncode == 0 and "2 run(s), 1 config(s)" in result.stdout
+    assert_clean_error(run("plot.py", tmp_path / "missing.json"), "does not exist")
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text('{"epochs": [')
+    assert_clean_error(run("plot.py", malformed), "not valid JSON")
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}')
+    assert_clean_error(run("plot.py", other), "not a results.json file")
+
+
+def test_evaluate_writes_every_picture(trained, tmp_path):
+    result = run("evaluate.py", "run_mnist", trained / "run_0" / "network.h5", "--images", "2",
+                 "--samples", "2", "--output", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout and "stochastic rollouts" in result.stdout
+    names = {path.name for path in tmp_path.iterdir()}
+    for index in range(2):
+        assert f"symbol_{index}.png" in names and f"symbol_{index}.gif" in names
+        for step in range(7):
+            assert f"symbol_{index}_glimpse_{step}_zoom_0.png" in names
+    assert "glimpses.png" in names
+    report = json.loads((tmp_path / "evaluation.json").read_text())
+    results = json.loads((trained / "run_0" / "results.json").read_text())
+    assert report["test_accuracy"] == pytest.approx(results["test_accuracy"])

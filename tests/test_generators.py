@@ -1,0 +1,80 @@
+"""Translated and cluttered MNIST: shapes, placement, clutter, fixed test sets, fresh training data."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+from ram import config as config_module
+from ram import data as data_module
+
+
+def digits(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(1, 256, (count, 28, 28)).astype(np.uint8)  # No zero pixel anywhere.
+
+
+def test_translated_digit_lies_wholly_inside_the_canvas_unchanged():
+    source = digits(50)
+    canvases, positions = data_module.place_digits(source, 60, np.random.default_rng(1))
+    assert canvases.shape == (50, 60, 60) and canvases.dtype == np.uint8
+    assert positions.min() >= 0 and positions.max() <= 60 - 28
+    for canvas, digit, (row, col) in zip(canvases, source, positions):
+        np.testing.assert_array_equal(canvas[row:row + 28, col:col + 28], digit)
+        outside = canvas.copy()
+        outside[row:row + 28, col:col + 28] = 0
+        assert outside.sum() == 0  # Nothing but the digit on a translated canvas.
+    assert len({tuple(position) for position in positions}) > 20  # Positions vary.
+
+
+def test_clutter_count_and_size():
+    blank = np.zeros((200, 28, 28), np.uint8)
+    sources = np.full((10, 28, 28), 255, np.uint8)
+    canvases, _ = data_module.place_digits(blank, 100, np.random.default_rng(2), num_clutter=3,
+                                           clutter_size=8, clutter_sources=sources)
+    lit = (canvases > 0).sum(axis=(1, 2))
+    # Three 8x8 squares: 192 pixels when apart, fewer only where they overlap.
+    assert lit.max() == 3 * 64 and lit.min() >= 64
+    assert np.median(lit) == 3 * 64
+
+
+def test_cluttered_dataset_has_clutter_and_labels_unchanged():
+    config = config_module.config_from_module_name("run_cluttered_mnist")
+    dataset = data_module.Dataset(config, limit=100)
+    _, y_train, _, y_test, _ = data_module.load_mnist()
+    np.testing.assert_array_equal(dataset.test_labels, y_test)
+    assert dataset.test_images.shape == (10000, 60, 60, 1)
+    # Clutter adds lit pixels beyond the digit's own.
+    plain = data_module.Dataset(config_module.config_from_module_name("run_translated_mnist"), limit=100)
+    assert (dataset.test_images > 0).sum() > (plain.test_images > 0).sum()
+    images, labels = next(dataset.train_batches(1, 0, 32))
+    assert images.shape == (32, 60, 60, 1) and set(labels) <= set(range(10))
+
+
+def test_fixed_sets_are_identical_across_calls_and_processes():
+    config = config_module.config_from_module_name("run_cluttered_mnist")
+    first = data_module.Dataset(config, limit=10).test_images
+    second = data_module.Dataset(config, limit=500).test_images  # --limit does not change them.
+    np.testing.assert_array_equal(first, second)
+    code = ("import hashlib, ram.data as d, ram.config as c; "
+            "ds = d.Dataset(c.config_from_module_name('run_cluttered_mnist'), limit=10); "
+            "print(hashlib.sha256(ds.test_images.tobytes()).hexdigest())")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=str(data_module.PROJECT_ROOT)).stdout.strip()
+    import hashlib
+    assert other == hashlib.sha256(first.tobytes()).hexdigest()
+
+
+def test_training_batches_differ_between_epochs():
+    config = config_module.config_from_module_name("run_translated_mnist")
+    dataset = data_module.Dataset(config, limit=64)
+    first = next(dataset.train_batches(1, 0, 64))
+    again = next(dataset.train_batches(1, 0, 64))
+    second = next(dataset.train_batches(2, 0, 64))
+    np.testing.assert_array_equal(first[0], again[0])  # Same seed and epoch: same images.
+    assert not np.array_equal(np.sort(first[1]), np.sort(second[1])) or not np.array_equal(
+        first[0], second[0])
+    # The same digits land elsewhere in another epoch.
+    order1 = np.argsort(first[1], kind="stable")
+    order2 = np.argsort(second[1], kind="stable")
+    assert not np.array_equal(first[0][order1], second[0][order2])
