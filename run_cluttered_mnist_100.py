@@ -53,7 +53,7 @@ PATIENCE = 0  # No early stopping: the cosine schedule ends the run; the best ep
 # Runs.
 RUNS = 3  # Independent runs; main() reports their mean and standard deviation.
 SEED = 0  # Run i uses seed SEED + i.
-JIT_COMPILE = False  # XLA compilation of the train and eval steps.
+JIT_COMPILE = True  # XLA compilation of the train and eval steps (faster on CPU).
 
 
 def main(argv=None):

@@ -13,6 +13,7 @@ import ram  # noqa: F401  (keeps TensorFlow quiet: sets its log level before it 
 DATASET = "mnist"  # Centred MNIST digits.
 IMAGE_SIZE = 28  # MNIST images are 28x28.
 VALIDATION_SIZE = 6000  # 54,000 training / 6,000 validation images (seeded split).
+TRAIN_SHIFT = 2  # Shift training digits by up to 2 pixels: fights the overfitting seen without it.
 
 # Retina: the Torch reference's MNIST sensor.
 PATCH_SIZE = 8  # Each glimpse is an 8x8 patch...
@@ -46,13 +47,13 @@ MOMENTUM = 0.9  # SGD momentum (unused by Adam).
 CLIP_NORM = 5.0  # Global gradient-norm clip.
 BATCH_SIZE = 128  # Training batch.
 EVAL_BATCH_SIZE = 1000  # Validation and test batch.
-EPOCHS = 150  # Training epochs per run.
+EPOCHS = 200  # Training epochs per run.
 PATIENCE = 0  # No early stopping: the cosine schedule ends the run; the best epoch is kept.
 
 # Runs.
 RUNS = 3  # Independent runs; main() reports their mean and standard deviation.
 SEED = 0  # Run i uses seed SEED + i.
-JIT_COMPILE = False  # XLA compilation of the train and eval steps.
+JIT_COMPILE = True  # XLA compilation of the train and eval steps (faster on CPU).
 
 
 def main(argv=None):

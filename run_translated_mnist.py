@@ -46,13 +46,13 @@ MOMENTUM = 0.9  # SGD momentum (unused by Adam).
 CLIP_NORM = 5.0  # Global gradient-norm clip.
 BATCH_SIZE = 128  # Training batch.
 EVAL_BATCH_SIZE = 1000  # Validation and test batch.
-EPOCHS = 150  # Training epochs per run.
+EPOCHS = 100  # Training epochs per run.
 PATIENCE = 0  # No early stopping: the cosine schedule ends the run; the best epoch is kept.
 
 # Runs.
 RUNS = 3  # Independent runs; main() reports their mean and standard deviation.
 SEED = 0  # Run i uses seed SEED + i.
-JIT_COMPILE = False  # XLA compilation of the train and eval steps.
+JIT_COMPILE = True  # XLA compilation of the train and eval steps (faster on CPU).
 
 
 def main(argv=None):

@@ -7,10 +7,14 @@ line on stderr and exit status 2, never a traceback.
 import argparse
 import os
 import pathlib
+import shutil
 import sys
 
 from ram import config as config_module
 from ram import storage
+
+# Checkpoints, weights and results of one run take a few MiB; refuse to start with less than this.
+MINIMUM_FREE_BYTES = 64 * 2**20
 
 
 def fail(message, status=2):
@@ -73,6 +77,10 @@ def run_main(module, argv=None):
         probe.unlink()
     except OSError as error:
         fail(f"cannot write to output folder {output} ({error.strerror})")
+    free = shutil.disk_usage(output).free
+    if free < MINIMUM_FREE_BYTES:
+        fail(f"only {free // 2**20} MiB free under {output}; a run needs at least "
+             f"{MINIMUM_FREE_BYTES // 2**20} MiB for its checkpoints")
     for lock in sorted(output.glob("run_*/.lock")):
         try:
             storage.RunLock(lock.parent).acquire().release()

@@ -32,6 +32,7 @@ class Config:
     num_clutter: int = 0  # Pieces of clutter pasted on each cluttered image.
     clutter_size: int = 8  # Side of each square piece of clutter, in pixels.
     validation_size: int = 6000  # Training images held out for validation and model selection.
+    train_shift: int = 0  # Shift each training image by up to this many pixels (zero fill); 0 = off.
     # Retina (see ram/glimpse.py for the coordinate convention).
     patch_size: int = 8  # Side g of each glimpse patch after downsampling.
     num_scales: int = 1  # Number of patches k per glimpse.
@@ -87,7 +88,7 @@ class Config:
                      "eval_batch_size", "epochs", "runs", "clutter_size", "validation_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("num_clutter", "patience", "location_network_hidden", "seed"):
+        for name in ("num_clutter", "patience", "location_network_hidden", "seed", "train_shift"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.num_classes < 2:
@@ -109,6 +110,8 @@ class Config:
         if self.dataset != "mnist" and self.image_size < 28:
             raise ConfigError(
                 f"a {self.dataset} canvas must hold a 28x28 digit, got image_size={self.image_size}")
+        if self.train_shift >= self.image_size // 2:
+            raise ConfigError(f"train_shift must be below half the image side, got {self.train_shift}")
         if self.dataset == "cluttered" and self.clutter_size > 28:
             raise ConfigError(f"clutter_size must be at most 28, got {self.clutter_size}")
         if self.validation_size >= 60000:
@@ -220,3 +223,29 @@ def load_module(name):
 
 def config_from_module_name(name):
     return Config.from_module(load_module(name))
+
+
+def reference_table():
+    """The README's config reference as a Markdown table: each field's meaning (from its comment in
+    `Config`) and its value in every run script."""
+    import inspect
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parent.parent
+    order = ["run_mnist", "run_translated_mnist", "run_cluttered_mnist", "run_cluttered_mnist_100"]
+    modules = sorted((path.stem for path in root.glob("run_*.py")),
+                     key=lambda name: (order.index(name) if name in order else len(order), name))
+    configs = [config_from_module_name(name) for name in modules]
+    rows = ["| key (`--set`) | meaning | " + " | ".join(f"`{name}`" for name in modules) + " |",
+            "| --- | --- | " + " | ".join("---" for _ in modules) + " |"]
+    pattern = re.compile(r"^\s+(\w+): (\w+) = (.+?)  # (.+)$")
+    for line in inspect.getsource(Config).splitlines():
+        match = pattern.match(line)
+        if match:
+            name, _, _, comment = match.groups()
+            values = " | ".join(f"{getattr(config, name)!r}" for config in configs)
+            rows.append(f"| `{name}` | {comment} | {values} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(reference_table())

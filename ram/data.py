@@ -13,6 +13,8 @@ TensorFlow step, so a whole dataset costs one byte a pixel.
 
 import hashlib
 import pathlib
+import queue
+import threading
 import zipfile
 
 import numpy as np
@@ -128,6 +130,17 @@ def place_digits(digits, canvas_size, rng, num_clutter=0, clutter_size=8, clutte
     return canvases, positions
 
 
+def shift_images(images, max_shift, rng):
+    """Moves each image by a random whole-pixel offset in `[-max_shift, max_shift]` on both axes,
+    filling the uncovered border with zeros. `images` is `[n, height, width]`."""
+    count, height, width = images.shape
+    padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+    offsets = rng.integers(0, 2 * max_shift + 1, (count, 2))
+    rows = (offsets[:, 0, None] + np.arange(height))[:, :, None]
+    cols = (offsets[:, 1, None] + np.arange(width))[:, None, :]
+    return padded[np.arange(count)[:, None, None], rows, cols]
+
+
 class Dataset:
     """Training, validation and test images for one config.
 
@@ -162,6 +175,8 @@ class Dataset:
         return self.config.dataset != "mnist"
 
     def _make(self, digits, rng):
+        if self.config.train_shift:
+            digits = shift_images(digits, self.config.train_shift, rng)
         if not self.generated:
             return digits[..., None]
         clutter = self.config.num_clutter if self.config.dataset == "cluttered" else 0
@@ -193,3 +208,43 @@ class Dataset:
         for start in range(0, self.num_train, batch_size):
             index = order[start:start + batch_size]
             yield self._make(self.train_digits[index], rng), self.train_labels[index]
+
+
+def prefetch(batches, depth=2):
+    """Runs a batch generator in a background thread, `depth` batches ahead.
+
+    NumPy releases the GIL in its array work and TensorFlow in its ops, so generating the next
+    batch overlaps the training step on the current one.
+    """
+    slots = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                slots.put(batch)
+        except BaseException as error:  # Re-raised in the consumer.
+            slots.put(error)
+            return
+        slots.put(done)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # Unblock a producer waiting on a full queue.
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)

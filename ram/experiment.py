@@ -19,10 +19,18 @@ from ram import storage
 SUMMARY_FILE = "summary.json"
 
 
-def _ignore_interrupts():
-    """Pool workers leave Ctrl-C to the parent, which stops them; files are written atomically."""
+def _worker_setup():
+    """Pool workers leave Ctrl-C to the parent, which stops them (files are written atomically),
+    and on Linux die with the parent even when it is killed outright."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _run_one(arguments):
@@ -48,7 +56,9 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
     output_dir = pathlib.Path(output_dir)
     cores = os.cpu_count() or 1
     processes = max(1, min(runs, processes or cores))
-    threads = max(1, cores // processes)
+    # TensorFlow threads per run; RAM_THREADS overrides the even share (for benchmarks, or to leave
+    # cores free).
+    threads = int(os.environ.get("RAM_THREADS") or max(1, cores // processes))
     jobs = []
     for index in range(runs):
         run_name = f"[run {index}] " if runs > 1 else ""
@@ -61,7 +71,7 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
         results = [_run_one(jobs[0])]
     else:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(processes, initializer=_ignore_interrupts) as pool:
+        with context.Pool(processes, initializer=_worker_setup) as pool:
             results = pool.map(_run_one, jobs, chunksize=1)
     errors = [result["error"] for result in results if "error" in result]
     summary = summarize(config, results, output_dir, time.perf_counter() - start, processes, threads)

@@ -45,17 +45,12 @@ def patch_corners(locations, image_height, image_width, patch_size, unit_pixels)
     return tf.cast(tf.stack([corner_row, corner_col], axis=1), tf.int32)
 
 
-def _selection_matrices(starts, size, patch_size, factor):
-    """`[batch, patch_size, size]` matrices that average `factor` consecutive pixels into one.
-
-    Row `p` of image `b`'s matrix holds `1 / factor` at the pixels `starts[b] + p * factor` up to
-    `starts[b] + (p + 1) * factor - 1` that lie inside `[0, size)`, and zeros elsewhere, so pixels
-    outside the image read as zero.
-    """
-    pixels = tf.range(size, dtype=tf.int32)[None, None, :]
-    first = starts[:, None, None] + factor * tf.range(patch_size, dtype=tf.int32)[None, :, None]
-    inside = (pixels >= first) & (pixels < first + factor)
-    return tf.cast(inside, tf.float32) / float(factor)
+def summed_area_table(images):
+    """`[batch, height + 1, width + 1, channels]` float64 table: entry `(i, j)` is the sum of the
+    pixels above row `i` and left of column `j`. Computed once per batch, it gives the sum of any
+    rectangle from four entries, so every coarse scale costs the same, whatever its size."""
+    table = tf.cumsum(tf.cumsum(tf.cast(images, tf.float64), axis=1), axis=2)
+    return tf.pad(table, [[0, 0], [1, 0], [1, 0], [0, 0]])
 
 
 def retina(images, locations, patch_size, num_scales, scale_factor, unit_pixels):
@@ -78,20 +73,50 @@ def retina(images, locations, patch_size, num_scales, scale_factor, unit_pixels)
         images = tf.cast(images, tf.float32)
     if images.shape.rank != 4:
         raise ValueError(f"images must be [batch, height, width, channels], got shape {images.shape}")
+    table = summed_area_table(images) if num_scales > 1 else None
+    return retina_from_table(images, table, locations, patch_size, num_scales, scale_factor,
+                             unit_pixels)
+
+
+def _gather_grid(flat, rows, cols, width):
+    """`flat[b, rows[b, i] * width + cols[b, j], :]` for every `(i, j)`: `[batch, I, J, channels]`."""
+    index = rows[:, :, None] * width + cols[:, None, :]
+    shape = tf.shape(index)
+    values = tf.gather(flat, tf.reshape(index, [shape[0], -1]), batch_dims=1)
+    return tf.reshape(values, [shape[0], shape[1], shape[2], flat.shape[-1]])
+
+
+def retina_from_table(images, table, locations, patch_size, num_scales, scale_factor, unit_pixels):
+    """`retina` for images whose `summed_area_table` is already known (None for one scale).
+
+    The model computes the table once per batch and reuses it for every glimpse.
+    """
     height = tf.shape(images)[1]
     width = tf.shape(images)[2]
+    channels = images.shape[-1]
     corners = patch_corners(locations, tf.cast(height, tf.float32), tf.cast(width, tf.float32),
                             patch_size, unit_pixels)
-    # Each scale is rows @ image @ columns^T: the selection matrices cut the square, zero-pad it
-    # where it leaves the image and average its blocks, all in two batched matrix products, which
-    # run far faster on a CPU than gathers (see benchmarks/throughput.py).
-    images = tf.transpose(images, [0, 3, 1, 2])  # [batch, channels, height, width]
-    patches = []
-    for scale in range(num_scales):
+    # Scale 0 reads its pixels directly (exactly), zero outside the image.
+    offsets = tf.range(patch_size, dtype=tf.int32)
+    rows = corners[:, 0, None] + offsets[None, :]
+    cols = corners[:, 1, None] + offsets[None, :]
+    inside = (((rows >= 0) & (rows < height))[:, :, None]
+              & ((cols >= 0) & (cols < width))[:, None, :])
+    flat = tf.reshape(images, [-1, height * width, channels])
+    pixels = _gather_grid(flat, tf.clip_by_value(rows, 0, height - 1),
+                          tf.clip_by_value(cols, 0, width - 1), width)
+    patches = [pixels * tf.cast(inside, images.dtype)[:, :, :, None]]
+    if num_scales > 1:
+        flat_table = tf.reshape(table, [-1, (height + 1) * (width + 1), channels])
+        steps = tf.range(patch_size + 1, dtype=tf.int32)[None, :]
+    for scale in range(1, num_scales):
+        # Block (m, n) of scale `scale` sums the image over rows [r_m, r_{m+1}) and columns
+        # [c_n, c_{n+1}); clipping the block edges to the image makes outside pixels count as zero.
         factor = scale_factor ** scale
         margin = (patch_size * factor - patch_size) // 2
-        rows = _selection_matrices(corners[:, 0] - margin, height, patch_size, factor)
-        cols = _selection_matrices(corners[:, 1] - margin, width, patch_size, factor)
-        patch = tf.matmul(rows[:, None], tf.matmul(images, cols[:, None], transpose_b=True))
-        patches.append(tf.transpose(patch, [0, 2, 3, 1]))
+        edges_r = tf.clip_by_value(corners[:, 0, None] - margin + factor * steps, 0, height)
+        edges_c = tf.clip_by_value(corners[:, 1, None] - margin + factor * steps, 0, width)
+        grid = _gather_grid(flat_table, edges_r, edges_c, width + 1)
+        sums = grid[:, 1:, 1:] - grid[:, :-1, 1:] - grid[:, 1:, :-1] + grid[:, :-1, :-1]
+        patches.append(tf.cast(sums / float(factor * factor), images.dtype))
     return tf.stack(patches, axis=1)

@@ -175,16 +175,22 @@ class RecurrentAttentionModel(keras.Model):
         self.baseline_network.build((None, c.core_size))
         self.built = True
 
-    def glimpse(self, images, locations):
+    def glimpse(self, images, locations, table=None):
+        """The retina's patches `[B, k, g, g, C]` at `locations`; `table` is the images'
+        `glimpse.summed_area_table` when already computed."""
         c = self.config
-        return glimpse.retina(images, locations, c.patch_size, c.num_scales, c.scale_factor,
-                              c.unit_pixels)
+        if table is None and c.num_scales > 1:
+            table = glimpse.summed_area_table(images)
+        return glimpse.retina_from_table(images, table, locations, c.patch_size, c.num_scales,
+                                         c.scale_factor, c.unit_pixels)
 
     def call(self, images, training=False, sample=None):
         sample = training if sample is None else sample
         std = self.config.location_std
         batch = keras.ops.shape(images)[0]
         state = self.core_network.initial_state(batch)
+        # One summed-area table per batch serves every glimpse's coarse scales.
+        table = glimpse.summed_area_table(images) if self.config.num_scales > 1 else None
         hidden = state[0]
         locations, means, log_probs, baselines = [], [], [], []
         for _ in range(self.config.num_glimpses):
@@ -198,7 +204,7 @@ class RecurrentAttentionModel(keras.Model):
                 location = keras.ops.stop_gradient(mean)
             log_probs.append(gaussian_log_prob(location, mean, std))
             location = keras.ops.clip(location, -1.0, 1.0)
-            patches = self.glimpse(images, location)
+            patches = self.glimpse(images, location, table)
             features = self.glimpse_network(keras.ops.cast(patches, self.compute_dtype),
                                             keras.ops.cast(location, self.compute_dtype))
             hidden, state = self.core_network(features, state)

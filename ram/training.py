@@ -17,7 +17,6 @@ the end of every epoch.
 """
 
 import json
-import os
 import pathlib
 import platform
 import sys
@@ -220,7 +219,8 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
                                   verbose=1 if verbose >= 2 else 0)
         sums = np.zeros(len(_METRICS))
         seen = 0
-        for step, (images, labels) in enumerate(dataset.train_batches(epoch, seed, config.batch_size)):
+        batches = data_module.prefetch(dataset.train_batches(epoch, seed, config.batch_size))
+        for step, (images, labels) in enumerate(batches):
             values = trainer.train_step(images, labels).numpy()
             if values[-1] < 1:
                 results["stopped"] = (f"non-finite loss or gradient at epoch {epoch}, step {step + 1}; "
@@ -251,8 +251,9 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
             stale = 0
         else:
             stale += 1
-        if verbose:
-            print(_epoch_line(run_name, record, results["best_validation_accuracy"]), flush=True)
+        if verbose:  # One write per line, so lines of parallel runs never interleave.
+            sys.stdout.write(_epoch_line(run_name, record, results["best_validation_accuracy"]) + "\n")
+            sys.stdout.flush()
         finished = epoch == config.epochs or (config.patience and stale >= config.patience)
         if finished:
             if epoch < config.epochs:
@@ -285,7 +286,3 @@ def load_model(config, weights_path):
     storage.load_weights(model, weights_path)
     return model
 
-
-def environment_threads():
-    value = os.environ.get("RAM_THREADS")
-    return int(value) if value else None

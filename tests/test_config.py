@@ -1,5 +1,7 @@
 """Config values, overrides and module loading."""
 
+import pathlib
+
 import pytest
 
 from ram import config as config_module
@@ -51,3 +53,9 @@ def test_run_mnist_module_builds_its_config():
     assert (config.dataset, config.patch_size, config.num_scales) == ("mnist", 8, 1)
     assert (config.glimpse_hidden, config.location_hidden, config.glimpse_size,
             config.core_size) == (128, 128, 256, 256)
+
+
+def test_readme_config_reference_is_up_to_date():
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    assert config_module.reference_table() in readme.read_text(), (
+        "README.md's config reference is stale: paste the output of `python -m ram.config`")

@@ -74,3 +74,28 @@ def test_a_user_file_in_keras_layout_is_accepted(tmp_path):
     path = _write(tmp_path / "mine.npz", y_train=np.arange(20, dtype=np.uint8) % 10)
     x_train, y_train, _, _, _ = data_module.load_mnist(path)
     assert x_train.shape == (20, 28, 28) and list(y_train[:3]) == [0, 1, 2]
+
+
+def test_prefetch_keeps_order_and_passes_errors_on():
+    assert list(data_module.prefetch(iter(range(50)), depth=3)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("broken batch")
+
+    produced = data_module.prefetch(failing())
+    assert next(produced) == 1
+    with pytest.raises(ValueError, match="broken batch"):
+        next(produced)
+
+
+def test_shift_moves_each_image_by_at_most_the_shift_with_zero_fill():
+    images = np.zeros((200, 28, 28), np.uint8)
+    images[:, 10:18, 10:18] = 255
+    shifted = data_module.shift_images(images, 2, np.random.default_rng(0))
+    assert shifted.shape == images.shape and shifted.dtype == np.uint8
+    for image in shifted:
+        rows, cols = np.nonzero(image)
+        assert 8 <= rows.min() <= 12 and 8 <= cols.min() <= 12
+        assert image.sum() == images[0].sum()  # The square never leaves the image: nothing lost.
+    assert len({(np.nonzero(image)[0].min(), np.nonzero(image)[1].min()) for image in shifted}) == 25

@@ -1,0 +1,81 @@
+"""Faults: a run killed with SIGKILL resumes to the same figures; NaN never replaces good weights."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ram import config as config_module
+from ram import data as data_module
+from ram import storage
+from ram import training
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FLAGS = ["--runs", "1", "--epochs", "4", "--limit", "1024", "--quiet", "--set", "batch_size=64",
+         "--set", "num_glimpses=3"]
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_figures(tmp_path):
+    command = [sys.executable, "run_mnist.py", *FLAGS]
+    straight = subprocess.run(command + ["--output", tmp_path / "straight"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+    assert straight.returncode == 0, straight.stderr
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(command + ["--output", killed], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    results = killed / "run_0" / "results.json"
+    deadline = time.time() + 240
+    while time.time() < deadline:  # Kill as soon as the second epoch is saved.
+        try:
+            if len(json.loads(results.read_text())["epochs"]) >= 2:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = json.loads(results.read_text())
+    assert not partial["complete"] and 2 <= len(partial["epochs"]) < 4
+    resumed = subprocess.run(command + ["--output", killed, "--resume"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr  # The dead run's lock was taken over.
+    first = json.loads((tmp_path / "straight" / "run_0" / "results.json").read_text())
+    second = json.loads(results.read_text())
+    for key in ("train_loss", "train_reward", "validation_accuracy"):
+        assert [epoch[key] for epoch in second["epochs"]] == [epoch[key] for epoch in first["epochs"]]
+    assert second["test_accuracy"] == first["test_accuracy"]
+    assert second["best_epoch"] == first["best_epoch"]
+
+
+class PoisonedDataset(data_module.Dataset):
+    """Serves NaN images from epoch `poison_epoch` on."""
+
+    poison_epoch = 2
+
+    def train_batches(self, epoch, seed, batch_size):
+        for images, labels in super().train_batches(epoch, seed, batch_size):
+            if epoch >= self.poison_epoch:
+                images = np.full(images.shape, np.nan, np.float32)
+            yield images, labels
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_good_weights(tmp_path):
+    config = config_module.Config(num_glimpses=2, glimpse_hidden=16, location_hidden=8,
+                                  glimpse_size=32, core_size=32, epochs=3, batch_size=64).validate()
+    dataset = PoisonedDataset(config, limit=256)
+    with pytest.raises(training.TrainingError, match="epoch 2, step 1"):
+        training.train(config, tmp_path, seed=0, dataset=dataset, verbose=0)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert len(results["epochs"]) == 1 and "non-finite" in results["stopped"]
+    arrays, _ = storage.load_arrays(tmp_path / "network.h5")
+    assert all(np.isfinite(array).all() for array in arrays.values())
+    checkpoint, _ = storage.load_arrays(tmp_path / "checkpoint.h5")
+    assert all(np.isfinite(array).all() for name, array in checkpoint.items()
+               if not name.startswith("noise"))
+    assert not (tmp_path / ".lock").exists()  # The lock is released on the way out.
