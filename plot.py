@@ -40,7 +40,8 @@ def results_files(argument):
         files = []
         for run in content["runs"]:
             beside = path.parent / str(run.get("run")) / "results.json"
-            files.append(beside if beside.is_file() else pathlib.Path(run.get("results", "")))
+            listed = path.parent / str(run.get("results", ""))  # Relative paths are to the summary.
+            files.append(beside if beside.is_file() else listed)
         return files
     return [path]
 

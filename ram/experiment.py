@@ -88,7 +88,7 @@ def summarize(config, results, output_dir, seconds, processes, threads):
         "config": config.to_dict(),
         "command": " ".join(sys.argv),
         "runs": [{"run": result["run"], "seed": result["seed"],
-                  "results": str(pathlib.Path(output_dir) / result["run"] / "results.json"),
+                  "results": f"{result['run']}/results.json",  # Relative to the summary.
                   "best_epoch": result["best_epoch"], "epochs_trained": len(result["epochs"]),
                   "validation_accuracy": result["best_validation_accuracy"],
                   "test_accuracy": result["test_accuracy"],

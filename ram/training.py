@@ -17,6 +17,7 @@ the end of every epoch.
 """
 
 import json
+import os
 import pathlib
 import platform
 import sys
@@ -188,6 +189,8 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
     results = {
         "run": output_dir.name, "seed": seed, "config": config.to_dict(),
         "versions": library_versions(), "data_checksum": dataset.checksum,
+        "machine": {"cpu_cores": os.cpu_count(), "platform": platform.platform(),
+                    "tensorflow_threads": tf.config.threading.get_intra_op_parallelism_threads()},
         "command": " ".join(sys.argv), "train_images": dataset.num_train,
         "validation_images": len(dataset.validation_labels),
         "test_images": len(dataset.test_labels), "epochs": [], "best_epoch": None,
@@ -198,7 +201,10 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
     stale = 0
     if resume and checkpoint_path.exists():
         arrays, attributes = storage.load_arrays(checkpoint_path, "checkpoint")
-        saved = json.loads(attributes["state"])
+        try:
+            saved = json.loads(attributes["state"])
+        except (KeyError, json.JSONDecodeError):
+            raise storage.StorageError(f"{checkpoint_path} is not a RAM checkpoint") from None
         if saved["config"] != config.to_dict() or saved["seed"] != seed:
             raise storage.StorageError(
                 f"{checkpoint_path} was written with another config or seed; resume with the same ones")

@@ -168,3 +168,28 @@ def test_evaluate_writes_every_picture(trained, tmp_path):
     report = json.loads((tmp_path / "evaluation.json").read_text())
     results = json.loads((trained / "run_0" / "results.json").read_text())
     assert report["test_accuracy"] == pytest.approx(results["test_accuracy"])
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("", "not valid JSON"),
+    ('{"patch_size": 8, "core_si', "not valid JSON"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"patch_size": "eight"}', "not a valid config"),
+    ('{"no_such_field": 1}', "unknown config key"),
+])
+def test_evaluate_rejects_bad_network_json(trained, tmp_path, content, fragment):
+    (tmp_path / "network.h5").write_bytes((trained / "run_0" / "network.h5").read_bytes())
+    (tmp_path / "network.json").write_text(content)
+    assert_clean_error(run("evaluate.py", "run_mnist", tmp_path / "network.h5"), fragment)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("", "not valid JSON"),
+    ('{"epochs": [{"epoch": 1, "validation_accuracy": 0.5', "not valid JSON"),
+    ('{"epochs": []}', "no completed epoch"),
+    ('{"epochs": [{"epoch": 1}]}', "without accuracy figures"),
+])
+def test_plot_rejects_empty_truncated_and_incomplete_results(tmp_path, content, fragment):
+    path = tmp_path / "results.json"
+    path.write_text(content)
+    assert_clean_error(run("plot.py", path), fragment)

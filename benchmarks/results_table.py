@@ -1,0 +1,54 @@
+"""Print the README's results table from the committed experiment summaries.
+
+    python benchmarks/results_table.py              # every results/<task>/summary.json
+
+One row per experiment: the task, glimpses, runs, mean +/- std test accuracy (and error), each run's
+test accuracy, the best epochs and minutes per run, all read from the summary and the runs'
+results.json files, never typed by hand.
+"""
+
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def describe(config):
+    size = config["image_size"]
+    task = {"mnist": "MNIST 28x28", "translated": f"translated {size}x{size}",
+            "cluttered": f"cluttered {size}x{size}, {config['num_clutter']} pieces"}[config["dataset"]]
+    sensor = (f"{config['num_glimpses']} x {config['patch_size']}x{config['patch_size']}"
+              f" x {config['num_scales']} scale{'s' if config['num_scales'] > 1 else ''}")
+    return task, sensor
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("summaries", nargs="*", help="summary.json files (default: results/*/summary.json)")
+    args = parser.parse_args(argv)
+    paths = [pathlib.Path(path) for path in args.summaries] or sorted(ROOT.glob("results/*/summary.json"))
+    print("| task | glimpses x sensor | runs | test accuracy, mean +/- std | error | each run | "
+          "epochs (best) | minutes per run |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for path in paths:
+        summary = json.loads(path.read_text())
+        runs = [json.loads((path.parent / run["run"] / "results.json").read_text())
+                for run in summary["runs"]]
+        accuracies = [run["test_accuracy"] for run in runs]
+        mean = statistics.fmean(accuracies)
+        std = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+        task, sensor = describe(runs[0]["config"])
+        each = ", ".join(f"{100 * value:.2f}" for value in accuracies)
+        epochs = ", ".join(f"{len(run['epochs'])} ({run['best_epoch']})" for run in runs)
+        minutes = ", ".join(f"{run['train_seconds'] / 60:.0f}" for run in runs)
+        print(f"| {task} (`{path.parent.name}`) | {sensor} | {len(runs)} | "
+              f"**{100 * mean:.2f}% +/- {100 * std:.2f}** | {100 * (1 - mean):.2f}% | {each} | "
+              f"{epochs} | {minutes} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
