@@ -79,3 +79,21 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_good_weights(tmp_path):
     assert all(np.isfinite(array).all() for name, array in checkpoint.items()
                if not name.startswith("noise"))
     assert not (tmp_path / ".lock").exists()  # The lock is released on the way out.
+
+
+def test_a_second_command_on_a_live_runs_folder_is_refused(tmp_path):
+    command = [sys.executable, "run_mnist.py", *FLAGS, "--output", tmp_path]
+    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lock = tmp_path / "run_0" / ".lock"
+        deadline = time.time() + 120
+        while not lock.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert lock.exists()
+        second = subprocess.run(command + ["--resume"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=120)
+        assert second.returncode == 2
+        assert "in use by a live run" in second.stderr and "Traceback" not in second.stderr
+    finally:
+        first.kill()
+        first.wait()
