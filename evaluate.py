@@ -15,7 +15,6 @@ of M stochastic rollouts' class probabilities), and writes for --images N test i
 """
 
 import argparse
-import json
 import pathlib
 import sys
 

@@ -21,7 +21,6 @@ log-probability), and the baseline's squared error reaches only the baseline net
 import math
 
 import keras
-import tensorflow as tf
 
 from ram import glimpse
 
