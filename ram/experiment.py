@@ -93,6 +93,8 @@ def summarize(config, results, output_dir, seconds, processes, threads):
                   "validation_accuracy": result["best_validation_accuracy"],
                   "test_accuracy": result["test_accuracy"],
                   "minutes": result["train_seconds"] / 60} for result in finished],
+        "best_run": max(finished, key=lambda result: result["test_accuracy"])["run"]
+        if finished else None,
         "test_accuracy_mean": statistics.fmean(accuracies) if accuracies else None,
         "test_accuracy_std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
         "wall_minutes": seconds / 60,
