@@ -137,9 +137,11 @@ def write_episode(output_dir, index, image, locations, glimpses, config, label, 
     return written
 
 
-def _pyplot():
+def _pyplot(interactive=False):
+    """matplotlib's pyplot, on the non-interactive Agg backend unless a window is wanted."""
     import matplotlib
-    matplotlib.use("Agg")
+    if not interactive:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as pyplot
     return pyplot
 
@@ -182,7 +184,7 @@ def plot_accuracy(groups, path, show=False):
     `groups` is `[(label, [results dict, ...])]`; each results dict is a run's `results.json`.
     Several runs of one label are drawn as their mean with a band from the lowest to the highest.
     """
-    pyplot = _pyplot() if not show else __import__("matplotlib.pyplot").pyplot
+    pyplot = _pyplot(interactive=show)
     figure, axis = pyplot.subplots(figsize=(8, 5))
     colours = pyplot.rcParams["axes.prop_cycle"].by_key()["color"]
     for number, (label, runs) in enumerate(groups):
