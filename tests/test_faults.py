@@ -97,3 +97,19 @@ def test_a_second_command_on_a_live_runs_folder_is_refused(tmp_path):
     finally:
         first.kill()
         first.wait()
+
+
+def test_ctrl_c_stops_cleanly_with_status_130_and_a_resume_hint(tmp_path):
+    command = [sys.executable, "run_mnist.py", *FLAGS, "--output", tmp_path]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    results = tmp_path / "run_0" / "results.json"
+    deadline = time.time() + 120
+    while not results.exists() and time.time() < deadline:  # Interrupt after the first epoch.
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "--resume" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "run_0" / ".lock").exists()
+    assert json.loads(results.read_text())["epochs"]  # The finished epoch is kept.
