@@ -113,3 +113,21 @@ def test_ctrl_c_stops_cleanly_with_status_130_and_a_resume_hint(tmp_path):
     assert "--resume" in stderr and "Traceback" not in stderr
     assert not (tmp_path / "run_0" / ".lock").exists()
     assert json.loads(results.read_text())["epochs"]  # The finished epoch is kept.
+
+
+def test_a_seed_gives_the_same_figures_alone_or_beside_other_runs(tmp_path):
+    """Run 1 of a two-process experiment equals the same seed trained alone (same thread count)."""
+    environment = dict(os.environ, RAM_THREADS="1")
+    together = subprocess.run([sys.executable, "run_mnist.py", *FLAGS[2:], "--runs", "2",
+                               "--output", tmp_path / "together"], cwd=ROOT, env=environment,
+                              capture_output=True, text=True, timeout=300)
+    alone = subprocess.run([sys.executable, "run_mnist.py", *FLAGS, "--seed", "1",
+                            "--output", tmp_path / "alone"], cwd=ROOT, env=environment,
+                           capture_output=True, text=True, timeout=300)
+    assert together.returncode == 0 and alone.returncode == 0, together.stderr + alone.stderr
+    first = json.loads((tmp_path / "together" / "run_1" / "results.json").read_text())
+    second = json.loads((tmp_path / "alone" / "run_0" / "results.json").read_text())
+    assert first["seed"] == second["seed"] == 1
+    for key in ("train_loss", "train_reward", "validation_accuracy"):
+        assert [epoch[key] for epoch in first["epochs"]] == [epoch[key] for epoch in second["epochs"]]
+    assert first["test_accuracy"] == second["test_accuracy"]
