@@ -36,13 +36,8 @@ def results_files(argument):
         raise storage.StorageError(f"{path} does not exist")
     content = storage.read_json(path, "results file")
     if isinstance(content, dict) and isinstance(content.get("runs"), list):
-        # A summary: its runs' results, looked up beside the summary first (folders move).
-        files = []
-        for run in content["runs"]:
-            beside = path.parent / str(run.get("run")) / "results.json"
-            listed = path.parent / str(run.get("results", ""))  # Relative paths are to the summary.
-            files.append(beside if beside.is_file() else listed)
-        return files
+        from ram import experiment
+        return experiment.run_results_paths(path, content)
     return [path]
 
 

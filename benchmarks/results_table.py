@@ -14,6 +14,9 @@ import statistics
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ram import experiment  # noqa: E402
 
 
 def describe(config):
@@ -35,8 +38,8 @@ def main(argv=None):
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for path in paths:
         summary = json.loads(path.read_text())
-        runs = [json.loads((path.parent / run["run"] / "results.json").read_text())
-                for run in summary["runs"]]
+        runs = [json.loads(results.read_text())
+                for results in experiment.run_results_paths(path, summary)]
         accuracies = [run["test_accuracy"] for run in runs]
         mean = statistics.fmean(accuracies)
         std = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0

@@ -103,3 +103,15 @@ def summarize(config, results, output_dir, seconds, processes, threads):
         "cpu_cores": os.cpu_count(),
     }
     return summary
+
+
+def run_results_paths(summary_path, summary):
+    """The `results.json` of each run a summary lists: beside the summary first (folders move),
+    else where the summary says (relative paths are to the summary's folder)."""
+    summary_path = pathlib.Path(summary_path)
+    paths = []
+    for run in summary["runs"]:
+        beside = summary_path.parent / str(run.get("run")) / "results.json"
+        listed = summary_path.parent / str(run.get("results", ""))
+        paths.append(beside if beside.is_file() else listed)
+    return paths
