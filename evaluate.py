@@ -103,23 +103,14 @@ def main(argv=None):
     if not args.no_accuracy:
         images, labels = dataset.test_images, dataset.test_labels
         bar = keras.utils.Progbar(len(images), verbose=1 if sys.stdout.isatty() else 0)
-        correct, correct_sampled = 0, 0
-        for start in range(0, len(images), config.eval_batch_size):
-            batch = images[start:start + config.eval_batch_size]
-            truth = labels[start:start + config.eval_batch_size]
-            logits = rollout(batch, False)["logits"].numpy()
-            correct += int((logits.argmax(-1) == truth).sum())
-            if args.samples:
-                probabilities = sum(tf.nn.softmax(rollout(batch, True)["logits"]).numpy()
-                                    for _ in range(args.samples))
-                correct_sampled += int((probabilities.argmax(-1) == truth).sum())
-            bar.update(start + len(batch))
-        report["test_accuracy"] = correct / len(images)
-        print(f"test accuracy {100 * report['test_accuracy']:.2f}% "
-              f"({correct}/{len(images)}, deterministic locations)")
+        accuracy, sampled = training.test_accuracies(model, images, labels, config.eval_batch_size,
+                                                     args.samples, bar.update)
+        report["test_accuracy"] = accuracy
+        print(f"test accuracy {100 * accuracy:.2f}% "
+              f"({round(accuracy * len(images))}/{len(images)}, deterministic locations)")
         if args.samples:
-            report[f"test_accuracy_mc{args.samples}"] = correct_sampled / len(images)
-            print(f"test accuracy {100 * correct_sampled / len(images):.2f}% "
+            report[f"test_accuracy_mc{args.samples}"] = sampled
+            print(f"test accuracy {100 * sampled:.2f}% "
                   f"(mean of {args.samples} stochastic rollouts)")
 
     if args.images:

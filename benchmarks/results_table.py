@@ -4,7 +4,8 @@
 
 One row per experiment: the task, glimpses, runs, mean +/- std test accuracy (and error), each run's
 test accuracy, the best epochs and minutes per run, all read from the summary and the runs'
-results.json files, never typed by hand.
+results.json files, never typed by hand; and, where benchmarks/sampled_accuracy.py has written
+sampled_accuracy.json beside the summary, the mean accuracy over sampled episodes.
 """
 
 import argparse
@@ -34,8 +35,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     paths = [pathlib.Path(path) for path in args.summaries] or sorted(ROOT.glob("results/*/summary.json"))
     print("| task | glimpses x sensor | runs | test accuracy, mean +/- std | error | each run | "
-          "epochs (best) | minutes per run |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "epochs (best) | minutes per run | sampled episodes (M) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for path in paths:
         summary = json.loads(path.read_text())
         runs = [json.loads(results.read_text())
@@ -47,9 +48,15 @@ def main(argv=None):
         each = ", ".join(f"{100 * value:.2f}" for value in accuracies)
         epochs = ", ".join(f"{len(run['epochs'])} ({run['best_epoch']})" for run in runs)
         minutes = ", ".join(f"{run['train_seconds'] / 60:.0f}" for run in runs)
+        sampled = "-"
+        sampled_path = path.with_name("sampled_accuracy.json")
+        if sampled_path.is_file():
+            figures = json.loads(sampled_path.read_text())
+            sampled = (f"{100 * figures['test_accuracy_sampled_mean']:.2f}% +/- "
+                       f"{100 * figures['test_accuracy_sampled_std']:.2f} ({figures['samples']})")
         print(f"| {task} (`{path.parent.name}`) | {sensor} | {len(runs)} | "
               f"**{100 * mean:.2f}% +/- {100 * std:.2f}** | {100 * (1 - mean):.2f}% | {each} | "
-              f"{epochs} | {minutes} |")
+              f"{epochs} | {minutes} | {sampled} |")
     return 0
 
 

@@ -286,6 +286,31 @@ def _save_checkpoint(path, trainer, best_arrays, results, stale, config, seed):
     storage.save_arrays(path, arrays, {"state": json.dumps(state)})
 
 
+def test_accuracies(model, images, labels, batch_size, samples=0, progress=None):
+    """Accuracy of `model` on `images` with deterministic (mean) locations, and, for `samples`
+    above 0, the accuracy of the mean class probabilities of `samples` rollouts whose locations are
+    sampled from the policy (Monte Carlo, as the zhongwen/tfRAM re-implementations report).
+
+    Returns `(deterministic, sampled)`; `sampled` is None when `samples` is 0. The sampling noise
+    comes from `model.seed_generator`; `progress(done)` is called after every batch.
+    """
+    @tf.function
+    def rollout(batch, sample):
+        return model(tf.cast(batch, tf.float32) / 255.0, sample=sample)["logits"]
+
+    correct, correct_sampled = 0, 0
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size]
+        truth = labels[start:start + batch_size]
+        correct += int((rollout(batch, False).numpy().argmax(-1) == truth).sum())
+        if samples:
+            probabilities = sum(tf.nn.softmax(rollout(batch, True)).numpy() for _ in range(samples))
+            correct_sampled += int((probabilities.argmax(-1) == truth).sum())
+        if progress:
+            progress(start + len(batch))
+    return correct / len(images), (correct_sampled / len(images) if samples else None)
+
+
 def load_model(config, weights_path):
     """Builds the model for `config` and loads `network.h5` weights into it."""
     model = model_module.RecurrentAttentionModel(config, seed=0)

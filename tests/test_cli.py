@@ -27,7 +27,8 @@ def assert_clean_error(result, *fragments):
 
 
 @pytest.mark.parametrize("script", [f"{name}.py" for name in RUN_MODULES]
-                         + ["evaluate.py", "plot.py", "benchmarks/throughput.py"])
+                         + ["evaluate.py", "plot.py", "benchmarks/throughput.py",
+                            "benchmarks/sampled_accuracy.py"])
 def test_every_script_answers_help(script):
     result = run(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout and not result.stderr
@@ -168,6 +169,25 @@ def test_evaluate_writes_every_picture(trained, tmp_path):
     report = json.loads((tmp_path / "evaluation.json").read_text())
     results = json.loads((trained / "run_0" / "results.json").read_text())
     assert report["test_accuracy"] == pytest.approx(results["test_accuracy"])
+
+
+def test_sampled_accuracy_of_every_run(trained, tmp_path):
+    output = tmp_path / "sampled.json"
+    result = run("benchmarks/sampled_accuracy.py", trained / "summary.json", "--samples", "3",
+                 "--output", output)
+    assert result.returncode == 0, result.stderr
+    assert not result.stderr  # the deterministic figures agree with training's: no warning
+    report = json.loads(output.read_text())
+    summary = json.loads((trained / "summary.json").read_text())
+    assert report["samples"] == 3 and len(report["runs"]) == 2
+    for figures, recorded in zip(report["runs"], summary["runs"]):
+        assert figures["test_accuracy"] == pytest.approx(recorded["test_accuracy"])
+        assert 0.0 <= figures["test_accuracy_sampled"] <= 1.0
+    assert report["test_accuracy_sampled_mean"] == pytest.approx(
+        np.mean([figures["test_accuracy_sampled"] for figures in report["runs"]]))
+    assert_clean_error(run("benchmarks/sampled_accuracy.py", tmp_path / "none.json"), "does not exist")
+    assert_clean_error(run("benchmarks/sampled_accuracy.py", trained / "summary.json", "--samples", "0"),
+                       "--samples must be at least 1")
 
 
 @pytest.mark.parametrize("content, fragment", [

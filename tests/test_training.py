@@ -1,5 +1,6 @@
 """Training writes its files, saved weights round-trip, runs resume, and the model learns."""
 
+import dataclasses
 import json
 import time
 
@@ -54,6 +55,22 @@ def test_saved_weights_round_trip_to_identical_predictions(tiny_run):
     # The weights are the trained ones, not a fresh initialisation.
     fresh = training.model_module.RecurrentAttentionModel(config, seed=0)
     assert not np.allclose(fresh(images)["logits"].numpy(), first(images)["logits"].numpy())
+
+
+def test_test_accuracies_match_direct_predictions(tiny_run):
+    config, output, _ = tiny_run
+    dataset = data_module.Dataset(config)
+    images, labels = dataset.test_images[:700], dataset.test_labels[:700]
+    model = training.load_model(config, output / "network.h5")
+    logits = model(images.astype(np.float32) / 255)["logits"].numpy()
+    expected = np.mean(logits.argmax(-1) == labels)
+    # 700 images in batches of 300: the last batch is short.
+    assert training.test_accuracies(model, images, labels, 300) == (pytest.approx(expected), None)
+    # With a vanishing location std every sampled episode looks where the mean does.
+    still = dataclasses.replace(config, location_std=1e-7).validate()
+    model = training.load_model(still, output / "network.h5")
+    deterministic, sampled = training.test_accuracies(model, images, labels, 300, samples=3)
+    assert deterministic == pytest.approx(expected) and sampled == pytest.approx(expected)
 
 
 def test_weights_of_another_architecture_are_refused(tiny_run):
