@@ -71,7 +71,8 @@ def main(argv=None):
           f"{config.num_glimpses} glimpses of {config.patch_size}x{config.patch_size} x "
           f"{config.num_scales} scales, {config.core_type} core, jit_compile={config.jit_compile})")
     print(f"machine           {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, "
-          f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}")
+          f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, "
+          f"XLA_FLAGS {os.environ.get('XLA_FLAGS') or '(none)'}")
     print(f"training          {train_rate:,.0f} images/s (batch {args.train_batch}; fastest of "
           f"{args.epochs} whole epochs after {args.warmup_epochs} untimed)")
     print(f"inference         {eval_rate:,.0f} images/s (batch {args.eval_batch})")
