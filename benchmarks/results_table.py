@@ -41,6 +41,12 @@ PUBLISHED = {
 }
 
 
+def task_order(path):
+    """Sorts summaries as the paper's tasks go: MNIST, translated, cluttered; small images first."""
+    config = json.loads(path.read_text())["config"]
+    return (["mnist", "translated", "cluttered"].index(config["dataset"]), config["image_size"])
+
+
 def experiment_figures(path):
     """(summary, runs' results, sampled_accuracy.json or None) of one summary.json."""
     summary = json.loads(path.read_text())
@@ -72,7 +78,8 @@ def main(argv=None):
     parser.add_argument("--compare", action="store_true",
                         help="print test errors beside the paper's and the best re-implementations'")
     args = parser.parse_args(argv)
-    paths = [pathlib.Path(path) for path in args.summaries] or sorted(ROOT.glob("results/*/summary.json"))
+    paths = [pathlib.Path(path) for path in args.summaries] or sorted(
+        ROOT.glob("results/*/summary.json"), key=task_order)
     if args.compare:
         compare(paths)
         return 0
