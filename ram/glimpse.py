@@ -46,10 +46,16 @@ def patch_corners(locations, image_height, image_width, patch_size, unit_pixels)
 
 
 def summed_area_table(images):
-    """`[batch, height + 1, width + 1, channels]` float64 table: entry `(i, j)` is the sum of the
-    pixels above row `i` and left of column `j`. Computed once per batch, it gives the sum of any
-    rectangle from four entries, so every coarse scale costs the same, whatever its size."""
-    table = tf.cumsum(tf.cumsum(tf.cast(images, tf.float64), axis=1), axis=2)
+    """`[batch, height + 1, width + 1, channels]` table: entry `(i, j)` is the sum of the pixels
+    above row `i` and left of column `j`. Computed once per batch, it gives the sum of any
+    rectangle from four entries, so every coarse scale costs the same, whatever its size.
+
+    Exact either way: int32 for 8-bit images (uint8 or int8, whose sums fit in int32 for images of
+    up to 8 million pixels), which is also the fastest, and float64 for anything else.
+    """
+    images = tf.convert_to_tensor(images)
+    dtype = tf.int32 if images.dtype in (tf.uint8, tf.int8) else tf.float64
+    table = tf.cumsum(tf.cumsum(tf.cast(images, dtype), axis=1), axis=2)
     return tf.pad(table, [[0, 0], [1, 0], [1, 0], [0, 0]])
 
 
@@ -65,11 +71,12 @@ def retina(images, locations, patch_size, num_scales, scale_factor, unit_pixels)
         unit_pixels: distance in pixels from the image centre to a location coordinate of 1.
 
     Returns:
-        `[batch, num_scales, patch_size, patch_size, channels]`, scale 0 first.
+        `[batch, num_scales, patch_size, patch_size, channels]`, scale 0 first, in the units of
+        `images`: the images' float dtype, or float32 (pixel values 0-255) for uint8 images.
     """
     validate_retina_arguments(patch_size, num_scales, scale_factor, unit_pixels)
     images = tf.convert_to_tensor(images)
-    if not images.dtype.is_floating:
+    if not images.dtype.is_floating and images.dtype not in (tf.uint8, tf.int8):
         images = tf.cast(images, tf.float32)
     if images.shape.rank != 4:
         raise ValueError(f"images must be [batch, height, width, channels], got shape {images.shape}")
@@ -89,8 +96,11 @@ def _gather_grid(flat, rows, cols, width):
 def retina_from_table(images, table, locations, patch_size, num_scales, scale_factor, unit_pixels):
     """`retina` for images whose `summed_area_table` is already known (None for one scale).
 
-    The model computes the table once per batch and reuses it for every glimpse.
+    The model computes the table once per batch and reuses it for every glimpse. Patches come back
+    in the images' float dtype, or float32 for 8-bit integer images.
     """
+    images = tf.convert_to_tensor(images)
+    dtype = images.dtype if images.dtype.is_floating else tf.float32
     height = tf.shape(images)[1]
     width = tf.shape(images)[2]
     channels = images.shape[-1]
@@ -105,7 +115,7 @@ def retina_from_table(images, table, locations, patch_size, num_scales, scale_fa
     flat = tf.reshape(images, [-1, height * width, channels])
     pixels = _gather_grid(flat, tf.clip_by_value(rows, 0, height - 1),
                           tf.clip_by_value(cols, 0, width - 1), width)
-    patches = [pixels * tf.cast(inside, images.dtype)[:, :, :, None]]
+    patches = [tf.cast(pixels, dtype) * tf.cast(inside, dtype)[:, :, :, None]]
     if num_scales > 1:
         flat_table = tf.reshape(table, [-1, (height + 1) * (width + 1), channels])
         steps = tf.range(patch_size + 1, dtype=tf.int32)[None, :]
@@ -118,5 +128,8 @@ def retina_from_table(images, table, locations, patch_size, num_scales, scale_fa
         edges_c = tf.clip_by_value(corners[:, 1, None] - margin + factor * steps, 0, width)
         grid = _gather_grid(flat_table, edges_r, edges_c, width + 1)
         sums = grid[:, 1:, 1:] - grid[:, :-1, 1:] - grid[:, 1:, :-1] + grid[:, :-1, :-1]
-        patches.append(tf.cast(sums / float(factor * factor), images.dtype))
+        # The table is exact (int32 or float64), so the differences are exact too; int32 sums stay
+        # exact in float32 up to 2**24.
+        sums = tf.cast(sums, tf.float32) if sums.dtype.is_integer else sums
+        patches.append(tf.cast(sums / float(factor * factor), dtype))
     return tf.stack(patches, axis=1)

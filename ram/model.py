@@ -144,7 +144,9 @@ def gaussian_log_prob(sample, mean, std):
 class RecurrentAttentionModel(keras.Model):
     """The whole model for `config.num_glimpses` glimpses; see the module docstring.
 
-    `call(images, training)` takes float images `[B, H, W, C]` in `[0, 1]` and returns a dict:
+    `call(images, training)` takes float images `[B, H, W, C]` in `[0, 1]`, or uint8 images in
+    `[0, 255]` (scaled by 1/255 in the retina, after an exact, faster integer summed-area table:
+    the training and evaluation steps pass the data's uint8 batches as they are), and returns a dict:
     `logits` `[B, classes]`, `locations` `[B, T, 2]` (the clipped locations looked at), `means`
     `[B, T, 2]`, `log_probs` `[B, T]` and `baselines` `[B, T]`. With `training=True` locations are
     sampled around the means; otherwise they are the means, unless `sample=True`.
@@ -180,11 +182,14 @@ class RecurrentAttentionModel(keras.Model):
         c = self.config
         if table is None and c.num_scales > 1:
             table = glimpse.summed_area_table(images)
-        return glimpse.retina_from_table(images, table, locations, c.patch_size, c.num_scales,
-                                         c.scale_factor, c.unit_pixels)
+        patches = glimpse.retina_from_table(images, table, locations, c.patch_size, c.num_scales,
+                                            c.scale_factor, c.unit_pixels)
+        # uint8 pixels (0-255) become [0, 1] only here, after the exact integer table.
+        return patches / 255.0 if keras.backend.standardize_dtype(images.dtype) == "uint8" else patches
 
     def call(self, images, training=False, sample=None):
         sample = training if sample is None else sample
+        images = keras.ops.convert_to_tensor(images)
         std = self.config.location_std
         batch = keras.ops.shape(images)[0]
         state = self.core_network.initial_state(batch)

@@ -62,6 +62,13 @@ def hybrid_loss(outputs, labels, config):
             "baseline_loss": baseline_loss, "reward": tf.reduce_mean(reward)}
 
 
+def as_model_input(images):
+    """Data batches (pixel values 0-255) as the model takes them: uint8 batches unchanged (the
+    model scales them after its exact integer summed-area table), any other dtype as float32 / 255."""
+    images = tf.convert_to_tensor(images)
+    return images if images.dtype == tf.uint8 else tf.cast(images, tf.float32) / 255.0
+
+
 def make_learning_rate(config, steps_per_epoch):
     steps = max(1, config.epochs * steps_per_epoch)
     if config.schedule == "constant":
@@ -95,7 +102,7 @@ class Trainer:
         self.eval_step = tf.function(self._eval_step, jit_compile=config.jit_compile)
 
     def _train_step(self, images, labels):
-        images = tf.cast(images, tf.float32) / 255.0
+        images = as_model_input(images)
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
             outputs = self.model(images, training=True)
@@ -111,7 +118,7 @@ class Trainer:
         return tf.stack([losses[name] for name in _METRICS])
 
     def _eval_step(self, images, labels):
-        images = tf.cast(images, tf.float32) / 255.0
+        images = as_model_input(images)
         logits = self.model(images, training=False)["logits"]
         predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
         return tf.reduce_sum(tf.cast(tf.equal(predictions, tf.cast(labels, tf.int32)), tf.int32))
@@ -296,7 +303,7 @@ def test_accuracies(model, images, labels, batch_size, samples=0, progress=None)
     """
     @tf.function
     def rollout(batch, sample):
-        return model(tf.cast(batch, tf.float32) / 255.0, sample=sample)["logits"]
+        return model(as_model_input(batch), sample=sample)["logits"]
 
     correct, correct_sampled = 0, 0
     for start in range(0, len(images), batch_size):

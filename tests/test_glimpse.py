@@ -75,6 +75,26 @@ def test_matches_numpy_reference_including_patches_outside_the_image(
     assert any(partly_outside)
 
 
+@pytest.mark.parametrize("patch_size, num_scales, scale_factor, unit_pixels", [
+    (8, 1, 2, 13.0), (6, 3, 2, 26.0), (5, 2, 3, 10.0)])
+def test_uint8_images_use_an_exact_integer_table_and_match_the_reference(
+        patch_size, num_scales, scale_factor, unit_pixels):
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (6, 30, 26, 1)).astype(np.uint8)
+    locations = np.array([[-1, -1], [1, 1], [0.9, -0.95], [0.13, 0.37], [0, 0], [-1.3, 1.2]],
+                         np.float32)
+    table = glimpse.summed_area_table(images).numpy()
+    assert table.dtype == np.int32
+    assert table[:, -1, -1, 0].tolist() == images.sum(axis=(1, 2, 3)).tolist()
+    actual = glimpse.retina(images, locations, patch_size, num_scales, scale_factor,
+                            unit_pixels).numpy()
+    assert actual.dtype == np.float32
+    expected = reference_retina(images.astype(np.float64), locations, patch_size, num_scales,
+                                scale_factor, unit_pixels)
+    # Block means of integers: exact up to float32 rounding of the final division.
+    np.testing.assert_allclose(actual, expected, rtol=1e-7, atol=0)
+
+
 def test_area_downsampling_averages_blocks():
     image = np.zeros((1, 8, 8, 1), np.float32)
     image[0, 0:2, 0:2, 0] = [[1, 2], [3, 4]]

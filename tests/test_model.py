@@ -58,6 +58,17 @@ def test_evaluation_is_deterministic_and_training_samples():
     assert not np.allclose(first, model(images, training=True)["locations"].numpy())
 
 
+def test_uint8_images_give_the_same_outputs_as_float_images_in_unit_range():
+    model = model_module.RecurrentAttentionModel(small_config(num_scales=3), seed=1)
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype(np.uint8)
+    from_uint8 = model(pixels)
+    from_float = model(pixels.astype(np.float32) / 255.0)
+    for key in ("logits", "locations", "baselines"):
+        np.testing.assert_allclose(from_uint8[key].numpy(), from_float[key].numpy(),
+                                   rtol=1e-5, atol=1e-5)
+    assert np.abs(from_uint8["logits"].numpy()).max() > 1e-3  # not trivially zero
+
+
 def test_gaussian_log_prob_matches_the_formula():
     sample = np.array([[0.3, -0.2]], np.float32)
     mean = np.array([[0.1, 0.1]], np.float32)
