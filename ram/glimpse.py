@@ -50,11 +50,11 @@ def summed_area_table(images):
     above row `i` and left of column `j`. Computed once per batch, it gives the sum of any
     rectangle from four entries, so every coarse scale costs the same, whatever its size.
 
-    Exact either way: int32 for 8-bit images (uint8 or int8, whose sums fit in int32 for images of
-    up to 8 million pixels), which is also the fastest, and float64 for anything else.
+    Exact either way: int32 for uint8 images (whose sums fit in int32 for images of up to 8 million
+    pixels), which is also the fastest, and float64 for anything else.
     """
     images = tf.convert_to_tensor(images)
-    dtype = tf.int32 if images.dtype in (tf.uint8, tf.int8) else tf.float64
+    dtype = tf.int32 if images.dtype == tf.uint8 else tf.float64
     table = tf.cumsum(tf.cumsum(tf.cast(images, dtype), axis=1), axis=2)
     return tf.pad(table, [[0, 0], [1, 0], [1, 0], [0, 0]])
 
@@ -76,7 +76,7 @@ def retina(images, locations, patch_size, num_scales, scale_factor, unit_pixels)
     """
     validate_retina_arguments(patch_size, num_scales, scale_factor, unit_pixels)
     images = tf.convert_to_tensor(images)
-    if not images.dtype.is_floating and images.dtype not in (tf.uint8, tf.int8):
+    if not images.dtype.is_floating and images.dtype != tf.uint8:
         images = tf.cast(images, tf.float32)
     if images.shape.rank != 4:
         raise ValueError(f"images must be [batch, height, width, channels], got shape {images.shape}")
@@ -97,7 +97,7 @@ def retina_from_table(images, table, locations, patch_size, num_scales, scale_fa
     """`retina` for images whose `summed_area_table` is already known (None for one scale).
 
     The model computes the table once per batch and reuses it for every glimpse. Patches come back
-    in the images' float dtype, or float32 for 8-bit integer images.
+    in the images' float dtype, or float32 for uint8 images.
     """
     images = tf.convert_to_tensor(images)
     dtype = images.dtype if images.dtype.is_floating else tf.float32
