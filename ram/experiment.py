@@ -93,7 +93,8 @@ def summarize(config, results, output_dir, seconds, processes, threads):
                   "validation_accuracy": result["best_validation_accuracy"],
                   "test_accuracy": result["test_accuracy"],
                   "minutes": result["train_seconds"] / 60} for result in finished],
-        "best_run": max(finished, key=lambda result: result["test_accuracy"])["run"]
+        # The run whose weights to ship: chosen on validation, like each run's best epoch.
+        "best_run": max(finished, key=lambda result: result["best_validation_accuracy"])["run"]
         if finished else None,
         "test_accuracy_mean": statistics.fmean(accuracies) if accuracies else None,
         "test_accuracy_std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
@@ -101,6 +102,7 @@ def summarize(config, results, output_dir, seconds, processes, threads):
         "processes": processes,
         "threads_per_process": threads,
         "cpu_cores": os.cpu_count(),
+        "cpu_model": finished[0]["machine"].get("cpu_model", "unknown") if finished else None,
     }
     return summary
 

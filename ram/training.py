@@ -157,6 +157,24 @@ class Trainer:
         self.model.seed_generator.state.assign(arrays["noise_state"])
 
 
+def cpu_model():
+    """The processor's name (`model name` in /proc/cpuinfo on Linux), or "unknown"."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info():
+    """What a speed or minutes figure depends on: cores, processor, platform, TensorFlow threads."""
+    return {"cpu_cores": os.cpu_count(), "cpu_model": cpu_model(), "platform": platform.platform(),
+            "tensorflow_threads": tf.config.threading.get_intra_op_parallelism_threads()}
+
+
 def library_versions():
     return {"python": platform.python_version(), "numpy": np.__version__,
             "tensorflow": tf.__version__, "keras": keras.__version__}
@@ -196,8 +214,7 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
     results = {
         "run": output_dir.name, "seed": seed, "config": config.to_dict(),
         "versions": library_versions(), "data_checksum": dataset.checksum,
-        "machine": {"cpu_cores": os.cpu_count(), "platform": platform.platform(),
-                    "tensorflow_threads": tf.config.threading.get_intra_op_parallelism_threads()},
+        "machine": machine_info(),
         "command": " ".join(sys.argv), "train_images": dataset.num_train,
         "validation_images": len(dataset.validation_labels),
         "test_images": len(dataset.test_labels), "epochs": [], "best_epoch": None,

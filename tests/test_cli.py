@@ -109,6 +109,9 @@ def test_several_runs_write_a_summary_with_mean_and_std(trained):
     assert summary["test_accuracy_std"] == pytest.approx(np.std(accuracies, ddof=1))
     seeds = {json.loads((trained / f"run_{i}" / "results.json").read_text())["seed"] for i in (0, 1)}
     assert seeds == {0, 1}
+    # The weights to ship come from the run best on validation, never chosen on the test set.
+    best = max(summary["runs"], key=lambda run: run["validation_accuracy"])
+    assert summary["best_run"] == best["run"]
 
 
 @pytest.mark.parametrize("config, fragment", [

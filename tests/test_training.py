@@ -41,6 +41,8 @@ def test_tiny_run_writes_weights_config_and_results(tiny_run):
     for key in ("train_loss", "train_reward", "train_accuracy", "validation_accuracy", "seconds"):
         assert key in saved["epochs"][0]
     assert set(saved["versions"]) == {"python", "numpy", "tensorflow", "keras"}
+    # Minutes and speeds depend on the processor, so every run names it.
+    assert saved["machine"]["cpu_model"] == training.cpu_model() != ""
     assert config_module.Config.from_dict(json.loads((output / "network.json").read_text())) == config
 
 
