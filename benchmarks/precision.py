@@ -23,6 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 import ram  # noqa: E402,F401  (sets the TensorFlow log level before TensorFlow loads)
 from ram import config as config_module  # noqa: E402
+from ram import experiment  # noqa: E402
 
 
 def time_calls(function, seconds):
@@ -55,7 +56,7 @@ def main(argv=None):
     import keras
     tf = training.tf
 
-    print(f"machine      {os.cpu_count()} CPU cores ({training.cpu_model()}), TensorFlow {tf.__version__}, Keras "
+    print(f"machine      {os.cpu_count()} CPU cores ({experiment.cpu_model()}), TensorFlow {tf.__version__}, Keras "
           f"{keras.__version__}")
     print("matmul       128x512 @ 512x256, 16 products per call")
     for dtype in (tf.float32, tf.bfloat16):

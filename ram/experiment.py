@@ -10,6 +10,7 @@ deviation.
 import multiprocessing
 import os
 import pathlib
+import platform
 import statistics
 import sys
 import time
@@ -17,6 +18,19 @@ import time
 from ram import storage
 
 SUMMARY_FILE = "summary.json"
+
+
+def cpu_model():
+    """The processor's name (`model name` in /proc/cpuinfo on Linux), or "unknown"
+    (here, not in `training`, so that the parent process need not import TensorFlow)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def _worker_setup():
@@ -102,7 +116,7 @@ def summarize(config, results, output_dir, seconds, processes, threads):
         "processes": processes,
         "threads_per_process": threads,
         "cpu_cores": os.cpu_count(),
-        "cpu_model": finished[0]["machine"].get("cpu_model", "unknown") if finished else None,
+        "cpu_model": cpu_model(),
     }
     return summary
 

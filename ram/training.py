@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from ram import experiment
 from ram import quiet
 from ram import storage
 
@@ -157,21 +158,10 @@ class Trainer:
         self.model.seed_generator.state.assign(arrays["noise_state"])
 
 
-def cpu_model():
-    """The processor's name (`model name` in /proc/cpuinfo on Linux), or "unknown"."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_info():
     """What a speed or minutes figure depends on: cores, processor, platform, TensorFlow threads."""
-    return {"cpu_cores": os.cpu_count(), "cpu_model": cpu_model(), "platform": platform.platform(),
+    return {"cpu_cores": os.cpu_count(), "cpu_model": experiment.cpu_model(),
+            "platform": platform.platform(),
             "tensorflow_threads": tf.config.threading.get_intra_op_parallelism_threads()}
 
 

@@ -112,6 +112,8 @@ def test_several_runs_write_a_summary_with_mean_and_std(trained):
     # The weights to ship come from the run best on validation, never chosen on the test set.
     best = max(summary["runs"], key=lambda run: run["validation_accuracy"])
     assert summary["best_run"] == best["run"]
+    run_0 = json.loads((trained / "run_0" / "results.json").read_text())
+    assert summary["cpu_model"] == run_0["machine"]["cpu_model"]
 
 
 @pytest.mark.parametrize("config, fragment", [

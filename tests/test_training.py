@@ -9,6 +9,7 @@ import pytest
 
 from ram import config as config_module
 from ram import data as data_module
+from ram import experiment
 from ram import storage
 from ram import training
 
@@ -42,7 +43,7 @@ def test_tiny_run_writes_weights_config_and_results(tiny_run):
         assert key in saved["epochs"][0]
     assert set(saved["versions"]) == {"python", "numpy", "tensorflow", "keras"}
     # Minutes and speeds depend on the processor, so every run names it.
-    assert saved["machine"]["cpu_model"] == training.cpu_model() != ""
+    assert saved["machine"]["cpu_model"] == experiment.cpu_model() != ""
     assert config_module.Config.from_dict(json.loads((output / "network.json").read_text())) == config
 
 
