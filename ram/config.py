@@ -51,6 +51,7 @@ class Config:
     location_std: float = 0.1  # Standard deviation of the Gaussian location policy in training.
     reinforce_weight: float = 1.0  # Weight lambda of the REINFORCE term in the hybrid loss.
     baseline_weight: float = 1.0  # Weight of the baseline's mean squared error to the reward.
+    episodes_per_image: int = 1  # Sampled episodes M per training image; the losses average them all.
     # Optimisation.
     optimizer: str = "adam"  # "adam" or "sgd" (with momentum).
     learning_rate: float = 1e-3  # Initial learning rate.
@@ -85,7 +86,8 @@ class Config:
         _choice("schedule", self.schedule, SCHEDULES)
         for name in ("image_size", "patch_size", "num_scales", "scale_factor", "glimpse_hidden",
                      "location_hidden", "glimpse_size", "core_size", "num_glimpses", "batch_size",
-                     "eval_batch_size", "epochs", "runs", "clutter_size", "validation_size"):
+                     "eval_batch_size", "epochs", "runs", "clutter_size", "validation_size",
+                     "episodes_per_image"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("num_clutter", "patience", "location_network_hidden", "seed", "train_shift"):

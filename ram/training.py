@@ -8,7 +8,9 @@ Loss, for a batch of `B` episodes of `T` glimpses, reward `R = 1` when the class
     total         = cross_entropy + reinforce_weight * reinforce + baseline_weight * baseline
 
 REINFORCE sums over the steps of an episode (each step's log-probability is weighted by the same
-episode reward) and averages over the batch.
+episode reward) and averages over the batch. With `episodes_per_image = M` above 1, a batch of
+`batch_size` images holds `B = batch_size * M` episodes: each image is rolled out M times with its
+own location noise, the Monte Carlo samples of zhongwen/RAM and tfRAM.
 
 `train` runs one training run in its own folder and writes `network.h5` (the weights with the best
 validation accuracy), `network.json` (the config), `results.json` (per-epoch figures and the test
@@ -25,6 +27,7 @@ import time
 
 import numpy as np
 
+from ram import config as config_module
 from ram import experiment
 from ram import quiet
 from ram import storage
@@ -104,6 +107,11 @@ class Trainer:
 
     def _train_step(self, images, labels):
         images = as_model_input(images)
+        if self.config.episodes_per_image > 1:
+            # M episodes of each image, each with its own location noise (tfRAM's Monte Carlo M):
+            # every loss averages over the B * M episodes.
+            images = tf.repeat(images, self.config.episodes_per_image, axis=0)
+            labels = tf.repeat(labels, self.config.episodes_per_image, axis=0)
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
             outputs = self.model(images, training=True)
@@ -219,7 +227,7 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
             saved = json.loads(attributes["state"])
         except (KeyError, json.JSONDecodeError):
             raise storage.StorageError(f"{checkpoint_path} is not a RAM checkpoint") from None
-        if saved["config"] != config.to_dict() or saved["seed"] != seed:
+        if _with_defaults(saved["config"], checkpoint_path) != config.to_dict() or saved["seed"] != seed:
             raise storage.StorageError(
                 f"{checkpoint_path} was written with another config or seed; resume with the same ones")
         trainer.restore_state(arrays, checkpoint_path)
@@ -291,6 +299,15 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
               f"(error {100 * results['test_error']:.2f}%), {results['train_seconds'] / 60:.1f} min",
               flush=True)
     return results
+
+
+def _with_defaults(values, source):
+    """A saved config dict with the defaults of fields added since it was written, so checkpoints of
+    an older version resume unchanged."""
+    try:
+        return config_module.Config.from_dict(values).to_dict()
+    except config_module.ConfigError as error:
+        raise storage.StorageError(f"{source} holds a config this version cannot read: {error}") from None
 
 
 def _save_checkpoint(path, trainer, best_arrays, results, stale, config, seed):

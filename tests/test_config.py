@@ -31,6 +31,7 @@ def test_overrides_are_parsed_as_the_field_type():
     ("jit_compile=maybe", "jit_compile expects a bool"),
     ("momentum=1.5", "momentum must be below 1"),
     ("image_size=60", "the mnist dataset has 28x28 images"),
+    ("episodes_per_image=0", "episodes_per_image must be at least 1"),
 ])
 def test_bad_overrides_name_the_problem(assignment, message):
     with pytest.raises(ConfigError) as error:

@@ -148,3 +148,42 @@ def test_hybrid_loss_against_hand_computed_values():
     assert losses["baseline_loss"] == pytest.approx(baseline, 1e-6)
     assert losses["reward"] == pytest.approx(0.5)
     assert losses["loss"] == pytest.approx(cross_entropy + 0.5 * reinforce + 2.0 * baseline, 1e-6)
+
+
+def test_several_episodes_per_image_roll_each_image_out_with_its_own_noise():
+    config = tiny_config(episodes_per_image=3)
+    dataset = data_module.Dataset(config, limit=64)
+    images, labels = next(iter(dataset.train_batches(1, 0, 8)))
+    trainer = training.Trainer(config, seed=1, steps_per_epoch=1)
+    weights = {name: variable.numpy() for name, variable in trainer.model.weight_dict().items()}
+    noise = trainer.model.seed_generator.state.numpy()
+    metrics = dict(zip(training._METRICS, trainer.train_step(images, labels).numpy()))
+    # The same step by hand, from the same weights and noise, on each image repeated 3 times.
+    storage.assign_weights(trainer.model, weights, "weights before the step")
+    trainer.model.seed_generator.state.assign(noise)
+    outputs = trainer.model(training.as_model_input(np.repeat(images, 3, axis=0)), training=True)
+    expected = training.hybrid_loss(outputs, np.repeat(labels, 3), config)
+    for name in ("loss", "cross_entropy", "reinforce", "baseline_loss", "reward"):
+        assert metrics[name] == pytest.approx(float(expected[name]), rel=1e-5, abs=1e-6), name
+    # The three episodes of an image start from the same mean but look in different places.
+    first = outputs["locations"].numpy()[:, 0].reshape(8, 3, 2)
+    assert not np.allclose(first[:, 0], first[:, 1]) and not np.allclose(first[:, 1], first[:, 2])
+    assert np.abs(first - first.mean(axis=1, keepdims=True)).max() < 6 * config.location_std
+
+
+def test_a_checkpoint_from_before_a_new_config_field_resumes(tmp_path):
+    config = tiny_config(epochs=2)
+    training.train(config, tmp_path, seed=3, limit=64, verbose=0, stop_after=1)
+    # Rewrite the checkpoint as a version without `episodes_per_image` wrote it.
+    arrays, attributes = storage.load_arrays(tmp_path / "checkpoint.h5", "checkpoint")
+    state = json.loads(attributes["state"])
+    del state["config"]["episodes_per_image"]
+    storage.save_arrays(tmp_path / "checkpoint.h5", arrays, {"state": json.dumps(state)})
+    resumed = training.train(config, tmp_path, seed=3, limit=64, verbose=0, resume=True)
+    assert resumed["complete"] and len(resumed["epochs"]) == 2
+    # A config that really differs is still refused.
+    (tmp_path / "other").mkdir()
+    training.train(config, tmp_path / "other", seed=3, limit=64, verbose=0, stop_after=1)
+    with pytest.raises(storage.StorageError, match="another config"):
+        training.train(tiny_config(epochs=2, episodes_per_image=2), tmp_path / "other", seed=3,
+                       limit=64, verbose=0, resume=True)
