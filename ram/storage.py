@@ -131,7 +131,8 @@ class RunLock:
     """A lock file that keeps two processes from training into the same folder.
 
     The file holds the owner's process id and host. A lock whose process no longer runs on this
-    host (a run that was killed) is stale and is taken over.
+    host (a run that was killed) is stale and is taken over, and the temporary files that run was
+    writing when it died (`.<name>.*.tmp`, see `atomic_path`) are deleted: no one else writes there.
     """
 
     def __init__(self, folder):
@@ -164,6 +165,9 @@ class RunLock:
             with os.fdopen(handle, "w") as stream:
                 stream.write(f"{os.getpid()} {socket.gethostname()}\n")
             self.held = True
+            for leftover in self.path.parent.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
             return self
         raise StorageError(f"could not take the lock {self.path}")
 

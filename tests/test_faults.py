@@ -131,3 +131,22 @@ def test_a_seed_gives_the_same_figures_alone_or_beside_other_runs(tmp_path):
     for key in ("train_loss", "train_reward", "validation_accuracy"):
         assert [epoch[key] for epoch in first["epochs"]] == [epoch[key] for epoch in second["epochs"]]
     assert first["test_accuracy"] == second["test_accuracy"]
+
+
+def test_taking_over_a_dead_runs_lock_deletes_its_half_written_files(tmp_path):
+    import socket
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # A process id that no longer runs: the owner of a stale lock.
+    (tmp_path / ".lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
+    (tmp_path / ".checkpoint.h5.k3x9q1.tmp").write_bytes(b"half of a checkpoint")
+    (tmp_path / "checkpoint.h5").write_bytes(b"the last whole checkpoint")
+    with storage.RunLock(tmp_path):
+        assert not (tmp_path / ".checkpoint.h5.k3x9q1.tmp").exists()
+        assert (tmp_path / "checkpoint.h5").read_bytes() == b"the last whole checkpoint"
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / ".lock").write_text(f"{os.getpid()} {socket.gethostname()}\n")
+    (live / ".results.json.a1b2c3.tmp").write_text("being written")
+    with pytest.raises(storage.StorageError, match="in use by a live run"):
+        storage.RunLock(live).acquire()
+    assert (live / ".results.json.a1b2c3.tmp").exists()  # A live run's files are left alone.
