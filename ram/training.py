@@ -239,6 +239,11 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
             if verbose:
                 print(f"{run_name}{output_dir} is already complete")
             return results
+        # "command" and "machine" describe the first start; each resume records its own, since a
+        # resumed run may continue on another machine or with another thread count.
+        results.setdefault("resumed", []).append({
+            "from_epoch": len(results["epochs"]) + 1, "command": " ".join(sys.argv),
+            "machine": machine_info()})
     storage.write_json(output_dir / CONFIG_FILE, config.to_dict())
 
     for epoch in range(len(results["epochs"]) + 1, config.epochs + 1):

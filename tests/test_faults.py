@@ -51,6 +51,10 @@ def test_sigkill_then_resume_gives_the_uninterrupted_figures(tmp_path):
         assert [epoch[key] for epoch in second["epochs"]] == [epoch[key] for epoch in first["epochs"]]
     assert second["test_accuracy"] == first["test_accuracy"]
     assert second["best_epoch"] == first["best_epoch"]
+    assert "resumed" not in first  # The resume is on record, with its own command and machine.
+    [resume] = second["resumed"]
+    assert len(partial["epochs"]) < resume["from_epoch"] <= 4 and "--resume" in resume["command"]
+    assert resume["machine"]["cpu_cores"] >= 1
 
 
 class PoisonedDataset(data_module.Dataset):
