@@ -185,7 +185,8 @@ def plot_accuracy(groups, path, show=False):
     Several runs of one label are drawn as their mean with a band from the lowest to the highest.
     """
     pyplot = _pyplot(interactive=show)
-    figure, axis = pyplot.subplots(figsize=(8, 5))
+    # The legend goes below the axes, where it cannot hide a curve: two lines per config.
+    figure, axis = pyplot.subplots(figsize=(8, 4.6 + 0.3 * len(groups)))
     colours = pyplot.rcParams["axes.prop_cycle"].by_key()["color"]
     for number, (label, runs) in enumerate(groups):
         colour = colours[number % len(colours)]
@@ -215,7 +216,7 @@ def plot_accuracy(groups, path, show=False):
             for epoch in run["epochs"]]
     axis.set_ylim(max(0.0, min(np.percentile(lows, 10), 99.0) - 2.0), 100.2)
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, loc="lower right")
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1, frameon=False)
     figure.tight_layout()
     save_figure(figure, path)
     if show:
