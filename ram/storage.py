@@ -131,8 +131,9 @@ class RunLock:
     """A lock file that keeps two processes from training into the same folder.
 
     The file holds the owner's process id and host. A lock whose process no longer runs on this
-    host (a run that was killed) is stale and is taken over, and the temporary files that run was
-    writing when it died (`.<name>.*.tmp`, see `atomic_path`) are deleted: no one else writes there.
+    host (a run that was killed) is stale and is taken over. Taking the lock deletes the folder's
+    temporary files (`.<name>.*.tmp`, see `atomic_path`): only the lock's holder writes there, so
+    any such file was left half-written by a run that died.
     """
 
     def __init__(self, folder):
