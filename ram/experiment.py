@@ -7,6 +7,7 @@ finished, `<output>/summary.json` holds each run's test accuracy and their mean 
 deviation.
 """
 
+import contextlib
 import multiprocessing
 import os
 import pathlib
@@ -63,6 +64,16 @@ def _run_one(arguments):
         return {"error": f"{run_name}{error}"}
 
 
+def _drop_dead_locks(run_dirs):
+    """On Ctrl-C the pool kills its workers outright, before they can release their run locks.
+    Once they are gone, take each lock over and release it (which also deletes any file they left
+    half-written), so the folders look like those of a run stopped cleanly."""
+    for run_dir in run_dirs:
+        if (pathlib.Path(run_dir) / ".lock").exists():
+            with contextlib.suppress(storage.StorageError):  # A live run of another command.
+                storage.RunLock(run_dir).acquire().release()
+
+
 def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, resume=False,
                    verbose=2, processes=None):
     """Trains `runs` runs of `config` under `output_dir`; returns the summary dict."""
@@ -85,8 +96,12 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
         results = [_run_one(jobs[0])]
     else:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(processes, initializer=_worker_setup) as pool:
-            results = pool.map(_run_one, jobs, chunksize=1)
+        try:
+            with context.Pool(processes, initializer=_worker_setup) as pool:
+                results = pool.map(_run_one, jobs, chunksize=1)
+        except KeyboardInterrupt:
+            _drop_dead_locks(job[1] for job in jobs)
+            raise
     errors = [result["error"] for result in results if "error" in result]
     summary = summarize(config, results, output_dir, time.perf_counter() - start, processes, threads)
     storage.write_json(output_dir / SUMMARY_FILE, summary)

@@ -119,6 +119,26 @@ def test_ctrl_c_stops_cleanly_with_status_130_and_a_resume_hint(tmp_path):
     assert json.loads(results.read_text())["epochs"]  # The finished epoch is kept.
 
 
+def test_ctrl_c_on_parallel_runs_leaves_no_lock_or_temporary_file(tmp_path):
+    # 50 epochs, so that neither run can finish (and release its lock) before the other starts.
+    command = [sys.executable, "run_mnist.py", *FLAGS, "--epochs", "50", "--runs", "2",
+               "--processes", "2", "--output", tmp_path]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    runs = [tmp_path / "run_0", tmp_path / "run_1"]
+    deadline = time.time() + 180
+    while time.time() < deadline and not all((run / "results.json").exists() for run in runs):
+        time.sleep(0.05)
+    assert all((run / ".lock").exists() for run in runs)  # Both runs are live.
+    process.send_signal(signal.SIGINT)  # A terminal sends it to the workers too; they ignore it.
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "--resume" in stderr and "Traceback" not in stderr
+    for run in runs:
+        assert not (run / ".lock").exists() and not list(run.glob(".*.tmp"))
+        assert json.loads((run / "results.json").read_text())["epochs"]
+
+
 def test_a_seed_gives_the_same_figures_alone_or_beside_other_runs(tmp_path):
     """Run 1 of a two-process experiment equals the same seed trained alone (same thread count)."""
     environment = dict(os.environ, RAM_THREADS="1")
