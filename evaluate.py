@@ -1,7 +1,7 @@
 """Evaluate trained weights and draw where the model looked.
 
     python evaluate.py run_mnist output/run_mnist/run_0/network.h5
-    python evaluate.py run_mnist results/mnist/network.h5 --images 8 --samples 10 --output docs/mnist
+    python evaluate.py run_mnist results/run_mnist/run_0/network.h5 --images 8 --samples 10 --output docs/mnist
 
 Rebuilds the model from the config saved beside the weights (network.json), checks it against the
 named config module, reports the test accuracy (deterministic locations; with --samples M, the mean

@@ -2,7 +2,7 @@
 
     python plot.py output/run_mnist/run_0/results.json
     python plot.py output/run_mnist                       # every run of an experiment (summary.json)
-    python plot.py results/mnist results/translated_mnist --output docs/accuracy.png
+    python plot.py results/run_mnist results/run_translated_mnist --output docs/accuracy.png
 
 Takes results.json files, run folders, experiment folders or summary.json files. Runs of one config
 are drawn as their mean with a band from the lowest to the highest run; several configs share one
