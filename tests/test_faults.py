@@ -103,10 +103,17 @@ def test_a_second_command_on_a_live_runs_folder_is_refused(tmp_path):
         first.wait()
 
 
+def _sigint_as_a_terminal_gives_it():
+    """Popen's preexec_fn for the Ctrl-C tests: a shell that starts the test suite in the background
+    (`nohup ... &`) leaves SIGINT ignored, children inherit that, and the run would never see the
+    test's SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_with_status_130_and_a_resume_hint(tmp_path):
     command = [sys.executable, "run_mnist.py", *FLAGS, "--output", tmp_path]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=_sigint_as_a_terminal_gives_it)
     results = tmp_path / "run_0" / "results.json"
     deadline = time.time() + 120
     while not results.exists() and time.time() < deadline:  # Interrupt after the first epoch.
@@ -124,7 +131,7 @@ def test_ctrl_c_on_parallel_runs_leaves_no_lock_or_temporary_file(tmp_path):
     command = [sys.executable, "run_mnist.py", *FLAGS, "--epochs", "50", "--runs", "2",
                "--processes", "2", "--output", tmp_path]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=_sigint_as_a_terminal_gives_it)
     runs = [tmp_path / "run_0", tmp_path / "run_1"]
     deadline = time.time() + 180
     while time.time() < deadline and not all((run / "results.json").exists() for run in runs):
