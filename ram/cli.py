@@ -83,7 +83,7 @@ def run_main(module, argv=None):
              f"{MINIMUM_FREE_BYTES // 2**20} MiB for its checkpoints")
     for lock in sorted(output.glob("run_*/.lock")):
         try:
-            storage.RunLock(lock.parent).acquire().release()
+            storage.RunLock(lock.parent).clear_stale()
         except storage.StorageError as error:
             fail(error)
     if not args.resume:

@@ -71,7 +71,7 @@ def _drop_dead_locks(run_dirs):
     for run_dir in run_dirs:
         if (pathlib.Path(run_dir) / ".lock").exists():
             with contextlib.suppress(storage.StorageError):  # A live run of another command.
-                storage.RunLock(run_dir).acquire().release()
+                storage.RunLock(run_dir).clear_stale()
 
 
 def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, resume=False,

@@ -172,6 +172,11 @@ class RunLock:
             return self
         raise StorageError(f"could not take the lock {self.path}")
 
+    def clear_stale(self):
+        """Takes a stale lock over and releases it at once, deleting the temporary files its dead run
+        left (see `acquire`); raises StorageError, as `acquire` does, if a live run holds it."""
+        self.acquire().release()
+
     def release(self):
         if self.held:
             with contextlib.suppress(FileNotFoundError):
