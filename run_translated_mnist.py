@@ -36,7 +36,8 @@ REINFORCE_WEIGHT = 0.01  # Weight of the REINFORCE term. Only the location netwo
 # gradient, and Adam is invariant to a gradient's scale, so this mainly keeps REINFORCE's large,
 # noisy gradient from dominating the global gradient-norm clip shared with the classifier.
 BASELINE_WEIGHT = 1.0  # Weight of the baseline's squared error.
-EPISODES_PER_IMAGE = 1  # One episode per training image and step (tfRAM samples M = 10).
+EPISODES_PER_IMAGE = 2  # Two sampled episodes per training image and step (tfRAM samples M = 10):
+# +0.23 points over one (3 runs of 200 epochs, same seeds), for 1.6 times the time per epoch.
 
 # Optimisation.
 OPTIMIZER = "adam"  # Adam.
