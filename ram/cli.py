@@ -8,13 +8,24 @@ import argparse
 import os
 import pathlib
 import shutil
+import signal
 import sys
+import threading
 
 from ram import config as config_module
 from ram import storage
 
 # Checkpoints, weights and results of one run take a few MiB; refuse to start with less than this.
 MINIMUM_FREE_BYTES = 64 * 2**20
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill PID`), turned into the same clean stop as Ctrl-C: a run started in the
+    background ignores SIGINT, so `kill` is how its user stops it."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
 
 
 def fail(message, status=2):
@@ -103,16 +114,25 @@ def run_main(module, argv=None):
     verbose = 0 if args.quiet else (2 if sys.stdout.isatty() else 1)
     print(f"{module_name}: {config.runs} run(s) of {config.epochs} epochs into {output}",
           flush=True)
+    # Python lets only the main thread set handlers; main() called from another thread keeps
+    # SIGTERM's default.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         summary = experiment.run_experiment(config, output, data_path=args.data, limit=args.limit,
                                             resume=args.resume, verbose=verbose,
                                             processes=args.processes)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; continue with: python {module_name}.py --output {output} --resume "
-              "(and the same flags)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
+        print(f"\n{'stopped by SIGTERM' if terminated else 'interrupted'}; continue with: "
+              f"python {module_name}.py --output {output} --resume (and the same flags)",
+              file=sys.stderr)
+        return 128 + signal.SIGTERM if terminated else 130
     except (ValueError, RuntimeError, OSError) as error:
         fail(error, 1)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous_handler)
     print_summary(summary, output)
     return 0
 

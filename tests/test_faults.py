@@ -126,7 +126,10 @@ def test_ctrl_c_stops_cleanly_with_status_130_and_a_resume_hint(tmp_path):
     assert json.loads(results.read_text())["epochs"]  # The finished epoch is kept.
 
 
-def test_ctrl_c_on_parallel_runs_leaves_no_lock_or_temporary_file(tmp_path):
+@pytest.mark.parametrize("stop, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["ctrl_c", "sigterm"])
+def test_stopping_parallel_runs_leaves_no_lock_or_temporary_file(tmp_path, stop, status):
+    """Ctrl-C, or `kill PID` on a run started in the background (which ignores SIGINT)."""
     # 50 epochs, so that neither run can finish (and release its lock) before the other starts.
     command = [sys.executable, "run_mnist.py", *FLAGS, "--epochs", "50", "--runs", "2",
                "--processes", "2", "--output", tmp_path]
@@ -137,9 +140,9 @@ def test_ctrl_c_on_parallel_runs_leaves_no_lock_or_temporary_file(tmp_path):
     while time.time() < deadline and not all((run / "results.json").exists() for run in runs):
         time.sleep(0.05)
     assert all((run / ".lock").exists() for run in runs)  # Both runs are live.
-    process.send_signal(signal.SIGINT)  # A terminal sends it to the workers too; they ignore it.
+    process.send_signal(stop)  # A terminal sends SIGINT to the workers too; they ignore it.
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130
+    assert process.returncode == status
     assert "--resume" in stderr and "Traceback" not in stderr
     for run in runs:
         assert not (run / ".lock").exists() and not list(run.glob(".*.tmp"))
