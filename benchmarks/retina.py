@@ -12,6 +12,13 @@ function (one episode's worth of glimpses), without and with XLA:
                average the columns;
   selection    rows @ image @ columns^T with per-image 0/1 selection matrices over the whole image.
 All three return the same values (checked here); only their speed differs.
+
+    python benchmarks/retina.py --table
+
+The cost of the summed-area table itself, once per training batch (of `--batch` images, and twice
+that, the episodes of a batch with two episodes per image), for uint8 images: `tf.cumsum` along
+rows and columns in int32 against `ram.glimpse.summed_area_table` (two float32 matrix products with
+triangular 0/1 matrices), without and with XLA. Both give the same, exact integers (checked here).
 """
 
 import argparse
@@ -107,10 +114,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--table", action="store_true",
+                        help="time the summed-area table (cumsum against matrix products) instead")
     args = parser.parse_args(argv)
     tf = quiet.import_tensorflow()
     import numpy as np
     from ram import glimpse
+    if args.table:
+        return table_main(args, tf, np, glimpse)
     print(f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, batch {args.batch}: "
           f"milliseconds per retina call (8 calls per compiled function, {args.calls} repeats)")
     names = ("table", "square", "rows", "selection")
@@ -143,6 +154,41 @@ def main(argv=None):
         sensor = f"{size}x{size}, {scales}x{patch}x{patch}"
         print(f"{name:26s} {sensor:17s} " + " ".join(
             f"{times[2 * i]:9.2f} {times[2 * i + 1]:13.2f}" for i in range(len(names))))
+    return 0
+
+
+def cumsum_table(tf, images):
+    """The summed-area table by `tf.cumsum` in int32 (the project's method before the products)."""
+    table = tf.cumsum(tf.cumsum(tf.cast(images, tf.int32), axis=1), axis=2)
+    return tf.pad(table, [[0, 0], [1, 0], [1, 0], [0, 0]])
+
+
+def table_main(args, tf, np, glimpse):
+    print(f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}: milliseconds per "
+          f"summed-area table of a batch of uint8 images (best of 5 x {args.calls // 5} calls)")
+    columns = ("cumsum", "cumsum+XLA", "products", "products+XLA")
+    print(f"{'task':26s} {'batch':>5s} " + " ".join(f"{name:>12s}" for name in columns))
+    for name, size, _, scales, _ in TASKS:
+        if scales == 1:
+            continue
+        for batch in (args.batch, 2 * args.batch):
+            images = tf.constant(np.random.default_rng(0).integers(0, 256, (batch, size, size, 1),
+                                                                   dtype=np.uint8))
+            reference = cumsum_table(tf, images).numpy()
+            times = []
+            for method in (lambda x: cumsum_table(tf, x), glimpse.summed_area_table):
+                for jit in (False, True):
+                    function = tf.function(method, jit_compile=jit)
+                    assert np.array_equal(function(images).numpy(), reference)
+                    best = float("inf")
+                    for _ in range(5):
+                        start = time.perf_counter()
+                        for _ in range(max(1, args.calls // 5)):
+                            result = function(images)
+                        result.numpy()
+                        best = min(best, (time.perf_counter() - start) / max(1, args.calls // 5))
+                    times.append(1000 * best)
+            print(f"{name:26s} {batch:5d} " + " ".join(f"{t:12.2f}" for t in times))
     return 0
 
 

@@ -149,7 +149,10 @@ class RecurrentAttentionModel(keras.Model):
     the training and evaluation steps pass the data's uint8 batches as they are), and returns a dict:
     `logits` `[B, classes]`, `locations` `[B, T, 2]` (the clipped locations looked at), `means`
     `[B, T, 2]`, `log_probs` `[B, T]` and `baselines` `[B, T]`. With `training=True` locations are
-    sampled around the means; otherwise they are the means, unless `sample=True`.
+    sampled around the means; otherwise they are the means, unless `sample=True`. `episodes=M`
+    rolls each image out M times, each with its own noise: the outputs then hold `B * M` episodes,
+    image-major (the order of `tf.repeat(images, M, axis=0)`), the same as passing the repeated
+    images but faster, since the summed-area table is made once per image.
     """
 
     def __init__(self, config, seed=None, **kwargs):
@@ -187,14 +190,18 @@ class RecurrentAttentionModel(keras.Model):
         # uint8 pixels (0-255) become [0, 1] only here, after the exact integer table.
         return patches / 255.0 if keras.backend.standardize_dtype(images.dtype) == "uint8" else patches
 
-    def call(self, images, training=False, sample=None):
+    def call(self, images, training=False, sample=None, episodes=1):
         sample = training if sample is None else sample
         images = keras.ops.convert_to_tensor(images)
         std = self.config.location_std
+        # One summed-area table per batch serves every glimpse's coarse scales; with several
+        # episodes per image it is made once per image, before the images are repeated.
+        table = glimpse.summed_area_table(images) if self.config.num_scales > 1 else None
+        if episodes > 1:
+            images = keras.ops.repeat(images, episodes, axis=0)
+            table = None if table is None else keras.ops.repeat(table, episodes, axis=0)
         batch = keras.ops.shape(images)[0]
         state = self.core_network.initial_state(batch)
-        # One summed-area table per batch serves every glimpse's coarse scales.
-        table = glimpse.summed_area_table(images) if self.config.num_scales > 1 else None
         hidden = state[0]
         locations, means, log_probs, baselines = [], [], [], []
         for _ in range(self.config.num_glimpses):

@@ -107,14 +107,14 @@ class Trainer:
 
     def _train_step(self, images, labels):
         images = as_model_input(images)
-        if self.config.episodes_per_image > 1:
-            # M episodes of each image, each with its own location noise (tfRAM's Monte Carlo M):
-            # every loss averages over the B * M episodes.
-            images = tf.repeat(images, self.config.episodes_per_image, axis=0)
-            labels = tf.repeat(labels, self.config.episodes_per_image, axis=0)
+        # M episodes of each image, each with its own location noise (tfRAM's Monte Carlo M):
+        # every loss averages over the B * M episodes.
+        episodes = self.config.episodes_per_image
+        if episodes > 1:
+            labels = tf.repeat(labels, episodes, axis=0)
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            outputs = self.model(images, training=True)
+            outputs = self.model(images, training=True, episodes=episodes)
             losses = hybrid_loss(outputs, labels, self.config)
         gradients = tape.gradient(losses["loss"], variables)
         finite = tf.math.is_finite(losses["loss"])

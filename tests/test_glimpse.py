@@ -84,7 +84,7 @@ def test_uint8_images_use_an_exact_integer_table_and_match_the_reference(
     locations = np.array([[-1, -1], [1, 1], [0.9, -0.95], [0.13, 0.37], [0, 0], [-1.3, 1.2]],
                          np.float32)
     table = glimpse.summed_area_table(images).numpy()
-    assert table.dtype == np.int32
+    assert table.dtype == np.float32
     assert table[:, -1, -1, 0].tolist() == images.sum(axis=(1, 2, 3)).tolist()
     actual = glimpse.retina(images, locations, patch_size, num_scales, scale_factor,
                             unit_pixels).numpy()
@@ -93,6 +93,25 @@ def test_uint8_images_use_an_exact_integer_table_and_match_the_reference(
                                 scale_factor, unit_pixels)
     # Block means of integers: exact up to float32 rounding of the final division.
     np.testing.assert_allclose(actual, expected, rtol=1e-7, atol=0)
+
+
+def reference_table(images):
+    """Entry (i, j): the sum of the pixels above row i and left of column j, in int64."""
+    sums = images.astype(np.int64).cumsum(axis=1).cumsum(axis=2)
+    return np.pad(sums, [(0, 0), (1, 0), (1, 0), (0, 0)])
+
+
+@pytest.mark.parametrize("shape, dtype", [
+    ((3, 31, 17, 2), np.float32),     # small images, two channels: float32 products
+    ((2, 256, 256, 1), np.float32),   # the largest the float32 products take: sums up to 2**24
+    ((1, 300, 300, 1), np.int32)])    # sums past 2**24: an int32 cumsum
+def test_the_summed_area_table_of_uint8_images_is_exact(shape, dtype):
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, shape).astype(np.uint8)
+    images[0] = 255  # the largest sums a table can meet
+    table = glimpse.summed_area_table(images).numpy()
+    assert table.dtype == dtype
+    np.testing.assert_array_equal(table.astype(np.int64), reference_table(images))
 
 
 def test_area_downsampling_averages_blocks():

@@ -69,6 +69,25 @@ def test_uint8_images_give_the_same_outputs_as_float_images_in_unit_range():
     assert np.abs(from_uint8["logits"].numpy()).max() > 1e-3  # not trivially zero
 
 
+def test_several_episodes_per_image_equal_the_repeated_images():
+    # The table is made once per image and repeated; the rollout must be that of repeated images.
+    config = small_config(dataset="translated", image_size=40, patch_size=6, num_scales=3,
+                          unit_pixels=17.0)
+    model = model_module.RecurrentAttentionModel(config, seed=4)
+    images = np.random.default_rng(5).integers(0, 256, (4, 40, 40, 1)).astype(np.uint8)
+    noise = model.seed_generator.state.numpy()
+    outputs = model(images, training=True, episodes=3)
+    model.seed_generator.state.assign(noise)
+    expected = model(np.repeat(images, 3, axis=0), training=True)
+    for name in ("logits", "locations", "log_probs", "baselines"):
+        assert outputs[name].shape[0] == 12, name
+        np.testing.assert_allclose(outputs[name].numpy(), expected[name].numpy(), rtol=1e-6,
+                                   atol=1e-6, err_msg=name)
+    # Each image's three episodes look in different places.
+    first = outputs["locations"].numpy()[:, 1].reshape(4, 3, 2)
+    assert not np.allclose(first[:, 0], first[:, 1])
+
+
 def test_gaussian_log_prob_matches_the_formula():
     sample = np.array([[0.3, -0.2]], np.float32)
     mean = np.array([[0.1, 0.1]], np.float32)
