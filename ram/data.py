@@ -18,6 +18,7 @@ import threading
 import zipfile
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUNDLED_MNIST = PROJECT_ROOT / "data" / "mnist.npz"
@@ -108,25 +109,26 @@ def place_digits(digits, canvas_size, rng, num_clutter=0, clutter_size=8, clutte
     """
     count = len(digits)
     canvases = np.zeros((count, canvas_size, canvas_size), np.uint8)
-    batch_index = np.arange(count)[:, None, None]
+    index = np.arange(count)
+    # Every square window of the canvases (and of the sources) as a view: indexing it by
+    # (image, row, col) reads or writes one whole square per image, 3 to 8 times as fast as
+    # indexing every pixel (benchmarks/throughput.py's data line).
     if num_clutter:
         sources = digits if clutter_sources is None else clutter_sources
-        offsets = np.arange(clutter_size)
+        windows = sliding_window_view(canvases, (clutter_size, clutter_size), axis=(1, 2),
+                                      writeable=True)
         for _ in range(num_clutter):
             source = sources[rng.integers(0, len(sources), count)]
             cut = rng.integers(0, DIGIT_SIZE - clutter_size + 1, (count, 2))
-            rows = (cut[:, 0, None] + offsets)[:, :, None]
-            cols = (cut[:, 1, None] + offsets)[:, None, :]
-            piece = source[batch_index, rows, cols]
+            piece = sliding_window_view(source, (clutter_size, clutter_size),
+                                        axis=(1, 2))[index, cut[:, 0], cut[:, 1]]
             at = rng.integers(0, canvas_size - clutter_size + 1, (count, 2))
-            rows = (at[:, 0, None] + offsets)[:, :, None]
-            cols = (at[:, 1, None] + offsets)[:, None, :]
-            canvases[batch_index, rows, cols] = np.maximum(canvases[batch_index, rows, cols], piece)
+            windows[index, at[:, 0], at[:, 1]] = np.maximum(windows[index, at[:, 0], at[:, 1]],
+                                                            piece)
     positions = rng.integers(0, canvas_size - DIGIT_SIZE + 1, (count, 2))
-    offsets = np.arange(DIGIT_SIZE)
-    rows = (positions[:, 0, None] + offsets)[:, :, None]
-    cols = (positions[:, 1, None] + offsets)[:, None, :]
-    canvases[batch_index, rows, cols] = np.maximum(canvases[batch_index, rows, cols], digits)
+    windows = sliding_window_view(canvases, (DIGIT_SIZE, DIGIT_SIZE), axis=(1, 2), writeable=True)
+    windows[index, positions[:, 0], positions[:, 1]] = np.maximum(
+        windows[index, positions[:, 0], positions[:, 1]], digits)
     return canvases, positions
 
 
