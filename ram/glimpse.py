@@ -58,10 +58,10 @@ def summed_area_table(images):
 
     Exact either way. uint8 images of up to 65,793 pixels (256x256) get a float32 table made by two
     matrix products with triangular 0/1 matrices: every product and partial sum is an integer below
-    2**24, so float32 holds it exactly, in any summation order. On 2 CPU cores this is 2 to 3 times
-    as fast as `tf.cumsum`, which XLA and TensorFlow both run slowly (30 ms for 256 images of
-    100x100; `benchmarks/retina.py --table`). Larger uint8 images get an int32 cumsum (exact up to
-    8 million pixels) and other dtypes a float64 one.
+    2**24, so float32 holds it exactly, in any summation order. On 2 CPU cores this is 1.2 to 1.5
+    times as fast as `tf.cumsum` under XLA and 1.5 to 2.3 times without (`tf.cumsum` takes 29 ms
+    under XLA for 256 images of 100x100; `benchmarks/retina.py --table`). Larger uint8 images get
+    an int32 cumsum (exact up to 8 million pixels) and other dtypes a float64 one.
     """
     images = tf.convert_to_tensor(images)
     height, width = images.shape[1], images.shape[2]

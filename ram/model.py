@@ -145,7 +145,7 @@ class RecurrentAttentionModel(keras.Model):
     """The whole model for `config.num_glimpses` glimpses; see the module docstring.
 
     `call(images, training)` takes float images `[B, H, W, C]` in `[0, 1]`, or uint8 images in
-    `[0, 255]` (scaled by 1/255 in the retina, after an exact, faster integer summed-area table:
+    `[0, 255]` (scaled by 1/255 in the retina, after an exact summed-area table of whole numbers:
     the training and evaluation steps pass the data's uint8 batches as they are), and returns a dict:
     `logits` `[B, classes]`, `locations` `[B, T, 2]` (the clipped locations looked at), `means`
     `[B, T, 2]`, `log_probs` `[B, T]` and `baselines` `[B, T]`. With `training=True` locations are
@@ -187,7 +187,7 @@ class RecurrentAttentionModel(keras.Model):
             table = glimpse.summed_area_table(images)
         patches = glimpse.retina_from_table(images, table, locations, c.patch_size, c.num_scales,
                                             c.scale_factor, c.unit_pixels)
-        # uint8 pixels (0-255) become [0, 1] only here, after the exact integer table.
+        # uint8 pixels (0-255) become [0, 1] only here, after the exact table of whole-number sums.
         return patches / 255.0 if keras.backend.standardize_dtype(images.dtype) == "uint8" else patches
 
     def call(self, images, training=False, sample=None, episodes=1):

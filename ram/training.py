@@ -68,7 +68,8 @@ def hybrid_loss(outputs, labels, config):
 
 def as_model_input(images):
     """Data batches (pixel values 0-255) as the model takes them: uint8 batches unchanged (the
-    model scales them after its exact integer summed-area table), any other dtype as float32 / 255."""
+    model scales them after its exact summed-area table of whole-number sums), any other dtype as
+    float32 / 255."""
     images = tf.convert_to_tensor(images)
     return images if images.dtype == tf.uint8 else tf.cast(images, tf.float32) / 255.0
 
