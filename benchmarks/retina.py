@@ -17,8 +17,9 @@ All three return the same values (checked here); only their speed differs.
 
 The cost of the summed-area table itself, once per training batch (of `--batch` images, and twice
 that, the episodes of a batch with two episodes per image), for uint8 images: `tf.cumsum` along
-rows and columns in int32 against `ram.glimpse.summed_area_table` (two float32 matrix products with
-triangular 0/1 matrices), without and with XLA. Both give the same, exact integers (checked here).
+rows and columns in int32 (`ram.glimpse.cumsum_table`) against `ram.glimpse.summed_area_table`
+(two float32 matrix products with triangular 0/1 matrices), without and with XLA. Both give the
+same, exact integers (checked here).
 """
 
 import argparse
@@ -157,15 +158,10 @@ def main(argv=None):
     return 0
 
 
-def cumsum_table(tf, images):
-    """The summed-area table by `tf.cumsum` in int32 (the project's method before the products)."""
-    table = tf.cumsum(tf.cumsum(tf.cast(images, tf.int32), axis=1), axis=2)
-    return tf.pad(table, [[0, 0], [1, 0], [1, 0], [0, 0]])
-
-
 def table_main(args, tf, np, glimpse):
+    calls = max(1, args.calls // 5)
     print(f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}: milliseconds per "
-          f"summed-area table of a batch of uint8 images (best of 5 x {args.calls // 5} calls)")
+          f"summed-area table of a batch of uint8 images (best of 5 x {calls} calls)")
     columns = ("cumsum", "cumsum+XLA", "products", "products+XLA")
     print(f"{'task':26s} {'batch':>5s} " + " ".join(f"{name:>12s}" for name in columns))
     for name, size, _, scales, _ in TASKS:
@@ -174,19 +170,19 @@ def table_main(args, tf, np, glimpse):
         for batch in (args.batch, 2 * args.batch):
             images = tf.constant(np.random.default_rng(0).integers(0, 256, (batch, size, size, 1),
                                                                    dtype=np.uint8))
-            reference = cumsum_table(tf, images).numpy()
+            reference = glimpse.cumsum_table(images).numpy()
             times = []
-            for method in (lambda x: cumsum_table(tf, x), glimpse.summed_area_table):
+            for method in (glimpse.cumsum_table, glimpse.summed_area_table):
                 for jit in (False, True):
                     function = tf.function(method, jit_compile=jit)
                     assert np.array_equal(function(images).numpy(), reference)
                     best = float("inf")
                     for _ in range(5):
                         start = time.perf_counter()
-                        for _ in range(max(1, args.calls // 5)):
+                        for _ in range(calls):
                             result = function(images)
                         result.numpy()
-                        best = min(best, (time.perf_counter() - start) / max(1, args.calls // 5))
+                        best = min(best, (time.perf_counter() - start) / calls)
                     times.append(1000 * best)
             print(f"{name:26s} {batch:5d} " + " ".join(f"{t:12.2f}" for t in times))
     return 0

@@ -77,6 +77,13 @@ def summed_area_table(images):
                             [-1, height, width])
         table = tf.einsum("ij,njk->nik", lower, tf.einsum("nhj,jk->nhk", pixels, upper))
         return tf.transpose(tf.reshape(table, [-1, channels, height + 1, width + 1]), [0, 2, 3, 1])
+    return cumsum_table(images)
+
+
+def cumsum_table(images):
+    """`summed_area_table` by `tf.cumsum`, for any size: int32 for uint8 images (exact up to 8
+    million pixels), float64 for other dtypes."""
+    images = tf.convert_to_tensor(images)
     dtype = tf.int32 if images.dtype == tf.uint8 else tf.float64
     table = tf.cumsum(tf.cumsum(tf.cast(images, dtype), axis=1), axis=2)
     return tf.pad(table, [[0, 0], [1, 0], [1, 0], [0, 0]])
