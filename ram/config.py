@@ -18,6 +18,8 @@ DATASETS = ("mnist", "translated", "cluttered")
 CORE_TYPES = ("rnn", "lstm")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
+REWARDS = ("correct", "probability")
+ADVANTAGE_BASELINES = ("learned", "episodes")
 
 
 class ConfigError(ValueError):
@@ -52,6 +54,8 @@ class Config:
     reinforce_weight: float = 1.0  # Weight lambda of the REINFORCE term in the hybrid loss.
     baseline_weight: float = 1.0  # Weight of the baseline's mean squared error to the reward.
     episodes_per_image: int = 1  # Sampled episodes M per training image; the losses average them all.
+    reward: str = "correct"  # REINFORCE reward: "correct" (1 if right, the paper) or "probability" (p(y)).
+    advantage_baseline: str = "learned"  # "learned" (b_t) or "episodes" (the image's other episodes).
     # Optimisation.
     optimizer: str = "adam"  # "adam" or "sgd" (with momentum).
     learning_rate: float = 1e-3  # Initial learning rate.
@@ -84,6 +88,8 @@ class Config:
         _choice("core_type", self.core_type, CORE_TYPES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
+        _choice("reward", self.reward, REWARDS)
+        _choice("advantage_baseline", self.advantage_baseline, ADVANTAGE_BASELINES)
         for name in ("image_size", "patch_size", "num_scales", "scale_factor", "glimpse_hidden",
                      "location_hidden", "glimpse_size", "core_size", "num_glimpses", "batch_size",
                      "eval_batch_size", "epochs", "runs", "clutter_size", "validation_size",
@@ -102,6 +108,9 @@ class Config:
                      "momentum"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if self.advantage_baseline == "episodes" and self.episodes_per_image < 2:
+            raise ConfigError("advantage_baseline='episodes' needs episodes_per_image of 2 or more, "
+                              f"got {self.episodes_per_image}")
         if self.momentum >= 1:
             raise ConfigError(f"momentum must be below 1, got {self.momentum}")
         if self.patch_size > self.image_size:

@@ -12,6 +12,11 @@ episode reward) and averages over the batch. With `episodes_per_image = M` above
 `batch_size` images holds `B = batch_size * M` episodes: each image is rolled out M times with its
 own location noise, the Monte Carlo samples of zhongwen/RAM and tfRAM.
 
+Two options change what REINFORCE sees (not the reported reward, which stays the accuracy):
+`reward = "probability"` uses `R = p(y | x)`, the classifier's probability of the true class, and
+`advantage_baseline = "episodes"` replaces `b_t` with the mean `R` of the image's other M - 1
+episodes (leave-one-out); the baseline network still trains on its squared error.
+
 `train` runs one training run in its own folder and writes `network.h5` (the weights with the best
 validation accuracy), `network.json` (the config), `results.json` (per-epoch figures and the test
 accuracy of the best model) and `checkpoint.h5` (everything `--resume` needs), each atomically at
@@ -56,10 +61,26 @@ def hybrid_loss(outputs, labels, config):
     cross_entropy = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     reward = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels), tf.float32)
+    if config.reward == "probability":
+        # The classifier's probability of the true class: a graded reward that also tells a
+        # barely right episode from a confident one.
+        policy_reward = tf.stop_gradient(
+            tf.gather(tf.nn.softmax(logits), labels, axis=-1, batch_dims=1))
+    else:
+        policy_reward = reward
     baselines = outputs["baselines"]
-    advantage = reward[:, None] - tf.stop_gradient(baselines)
+    if config.advantage_baseline == "episodes":
+        # Leave-one-out: each episode is compared with the mean reward of the other episodes of
+        # the same image (episodes are image-major), an unbiased baseline that removes how hard
+        # the image is. The learned baseline still trains, for its loss and for inspection.
+        episodes = config.episodes_per_image
+        grouped = tf.reshape(policy_reward, [-1, episodes])
+        others = (tf.reduce_sum(grouped, axis=1, keepdims=True) - grouped) / (episodes - 1)
+        advantage = tf.reshape(grouped - others, [-1])[:, None]
+    else:
+        advantage = policy_reward[:, None] - tf.stop_gradient(baselines)
     reinforce = -tf.reduce_mean(tf.reduce_sum(outputs["log_probs"] * advantage, axis=1))
-    baseline_loss = tf.reduce_mean(tf.square(baselines - reward[:, None]))
+    baseline_loss = tf.reduce_mean(tf.square(baselines - policy_reward[:, None]))
     total = (cross_entropy + config.reinforce_weight * reinforce
              + config.baseline_weight * baseline_loss)
     return {"loss": total, "cross_entropy": cross_entropy, "reinforce": reinforce,

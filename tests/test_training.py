@@ -150,6 +150,46 @@ def test_hybrid_loss_against_hand_computed_values():
     assert losses["loss"] == pytest.approx(cross_entropy + 0.5 * reinforce + 2.0 * baseline, 1e-6)
 
 
+def test_leave_one_out_advantage_and_probability_reward_against_hand_computed_values():
+    import tensorflow as tf
+    # Two images, two episodes each (image-major): logits give p(class 0) = e^a / (e^a + 1).
+    outputs = {"logits": tf.constant([[2.0, 0.0], [0.0, 1.0], [1.0, 0.0], [3.0, 0.0]]),
+               "log_probs": tf.constant([[-1.0, -2.0], [-0.5, -0.5], [-1.5, 0.5], [0.25, -1.0]]),
+               "baselines": tf.constant([[0.5, 0.25], [0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])}
+    labels = tf.constant([0, 0, 0, 0])
+    log_probs = outputs["log_probs"].numpy().sum(axis=1)
+
+    def losses(**overrides):
+        config = tiny_config(episodes_per_image=2, reinforce_weight=1.0, **overrides)
+        return {key: float(value) for key, value in
+                training.hybrid_loss(outputs, labels, config).items()}
+
+    # Rewards 1, 0 | 1, 1: each episode's advantage is its reward minus the other episode's.
+    correct = losses(advantage_baseline="episodes")
+    advantages = np.array([1.0, -1.0, 0.0, 0.0])
+    assert correct["reinforce"] == pytest.approx(-(log_probs * advantages).mean(), 1e-6)
+    assert correct["reward"] == pytest.approx(0.75)
+    # The probability reward: p(y) for each episode, compared within its image.
+    p = 1 / (1 + np.exp(-np.array([2.0, -1.0, 1.0, 3.0])))
+    both = losses(advantage_baseline="episodes", reward="probability")
+    advantages = np.array([p[0] - p[1], p[1] - p[0], p[2] - p[3], p[3] - p[2]])
+    assert both["reinforce"] == pytest.approx(-(log_probs * advantages).mean(), 1e-5)
+    baselines = outputs["baselines"].numpy()
+    assert both["baseline_loss"] == pytest.approx(((baselines - p[:, None]) ** 2).mean(), 1e-5)
+    assert both["reward"] == pytest.approx(0.75)  # The reported reward is still accuracy.
+    # The probability reward against the learned baseline.
+    learned = losses(reward="probability")
+    assert learned["reinforce"] == pytest.approx(
+        -(outputs["log_probs"].numpy() * (p[:, None] - baselines)).sum(axis=1).mean(), 1e-5)
+
+
+def test_the_episodes_baseline_needs_two_episodes_per_image():
+    with pytest.raises(config_module.ConfigError, match="episodes_per_image"):
+        tiny_config(advantage_baseline="episodes")
+    with pytest.raises(config_module.ConfigError, match="reward must be one of"):
+        tiny_config(reward="accuracy")
+
+
 def test_several_episodes_per_image_roll_each_image_out_with_its_own_noise():
     config = tiny_config(episodes_per_image=3)
     dataset = data_module.Dataset(config, limit=64)
