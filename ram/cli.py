@@ -138,11 +138,19 @@ def run_main(module, argv=None):
 
 
 def print_summary(summary, output):
+    samples = summary.get("test_samples")
     for run in summary["runs"]:
+        sampled = run.get("test_accuracy_sampled")
         print(f"{run['run']}: test accuracy {100 * run['test_accuracy']:.2f}% "
-              f"(best epoch {run['best_epoch']} of {run['epochs_trained']}, "
+              + (f"({100 * sampled:.2f}% with {samples} sampled episodes) "
+                 if sampled is not None else "")
+              + f"(best epoch {run['best_epoch']} of {run['epochs_trained']}, "
               f"{run['minutes']:.1f} min)")
     if summary["test_accuracy_mean"] is not None:
         print(f"test accuracy {100 * summary['test_accuracy_mean']:.2f}% +/- "
               f"{100 * summary['test_accuracy_std']:.2f}% over {len(summary['runs'])} run(s); "
               f"summary in {output / 'summary.json'}")
+    if summary.get("test_accuracy_sampled_mean") is not None:
+        print(f"with {samples} sampled episodes per test image: "
+              f"{100 * summary['test_accuracy_sampled_mean']:.2f}% +/- "
+              f"{100 * summary['test_accuracy_sampled_std']:.2f}%")

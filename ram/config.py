@@ -67,6 +67,7 @@ class Config:
     eval_batch_size: int = 1000  # Batch size for validation and test.
     epochs: int = 100  # Training epochs.
     patience: int = 0  # Stop after this many epochs without a better validation accuracy; 0 = never.
+    test_samples: int = 0  # Also report the test accuracy of the mean of this many sampled episodes; 0 = off.
     # Runtime.
     runs: int = 3  # Independent training runs started by main().
     seed: int = 0  # Seed of the first run; run i uses seed + i.
@@ -96,7 +97,8 @@ class Config:
                      "episodes_per_image"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("num_clutter", "patience", "location_network_hidden", "seed", "train_shift"):
+        for name in ("num_clutter", "patience", "location_network_hidden", "seed", "train_shift",
+                     "test_samples"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.num_classes < 2:
@@ -182,6 +184,11 @@ class Config:
         """`(field, self_value, other_value)` for every field whose values differ."""
         return [(name, getattr(self, name), getattr(other, name)) for name in self.field_names()
                 if getattr(self, name) != getattr(other, name)]
+
+
+# Fields that change only what a finished run reports, never its training: a run may resume with
+# other values of these.
+REPORT_ONLY = ("test_samples",)
 
 
 def _field_type(field):

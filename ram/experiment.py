@@ -113,6 +113,8 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
 def summarize(config, results, output_dir, seconds, processes, threads):
     finished = [result for result in results if result.get("test_accuracy") is not None]
     accuracies = [result["test_accuracy"] for result in finished]
+    sampled = [result.get("test_accuracy_sampled") for result in finished]
+    sampled = sampled if sampled and None not in sampled else []
     summary = {
         "config": config.to_dict(),
         "command": " ".join(sys.argv),
@@ -121,12 +123,18 @@ def summarize(config, results, output_dir, seconds, processes, threads):
                   "best_epoch": result["best_epoch"], "epochs_trained": len(result["epochs"]),
                   "validation_accuracy": result["best_validation_accuracy"],
                   "test_accuracy": result["test_accuracy"],
+                  "test_accuracy_sampled": result.get("test_accuracy_sampled"),
                   "minutes": result["train_seconds"] / 60} for result in finished],
         # The run whose weights to ship: chosen on validation, like each run's best epoch.
         "best_run": max(finished, key=lambda result: result["best_validation_accuracy"])["run"]
         if finished else None,
         "test_accuracy_mean": statistics.fmean(accuracies) if accuracies else None,
         "test_accuracy_std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+        # The mean of `test_samples` sampled episodes, when every finished run reports it.
+        "test_samples": config.test_samples,
+        "test_accuracy_sampled_mean": statistics.fmean(sampled) if sampled else None,
+        "test_accuracy_sampled_std": statistics.stdev(sampled) if len(sampled) > 1 else (
+            0.0 if sampled else None),
         "wall_minutes": seconds / 60,
         "processes": processes,
         "threads_per_process": threads,

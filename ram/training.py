@@ -239,7 +239,7 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
         "validation_images": len(dataset.validation_labels),
         "test_images": len(dataset.test_labels), "epochs": [], "best_epoch": None,
         "best_validation_accuracy": None, "test_accuracy": None, "test_error": None,
-        "complete": False, "stopped": None, "train_seconds": 0.0,
+        "test_accuracy_sampled": None, "complete": False, "stopped": None, "train_seconds": 0.0,
     }
     best_arrays = None
     stale = 0
@@ -249,13 +249,16 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
             saved = json.loads(attributes["state"])
         except (KeyError, json.JSONDecodeError):
             raise storage.StorageError(f"{checkpoint_path} is not a RAM checkpoint") from None
-        if _with_defaults(saved["config"], checkpoint_path) != config.to_dict() or saved["seed"] != seed:
+        if (_training_fields(_with_defaults(saved["config"], checkpoint_path))
+                != _training_fields(config.to_dict()) or saved["seed"] != seed):
             raise storage.StorageError(
                 f"{checkpoint_path} was written with another config or seed; resume with the same ones")
         trainer.restore_state(arrays, checkpoint_path)
         best_arrays = {name[len("best/"):]: value for name, value in arrays.items()
                        if name.startswith("best/")} or None
         results = saved["results"]
+        # The same training fields; a report-only field (or one added since) may be new.
+        results["config"] = config.to_dict()
         stale = saved["stale"]
         if results["complete"]:
             if verbose:
@@ -316,15 +319,25 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
             storage.assign_weights(trainer.model, best_arrays, "best weights")
             test = trainer.accuracy(dataset.test_images, dataset.test_labels)
             results.update(test_accuracy=test, test_error=1.0 - test, complete=True)
+            if config.test_samples:
+                # The mean class probabilities of `test_samples` episodes with sampled locations,
+                # their noise continuing the run's own (so a resumed run gives the same figure).
+                _, sampled = test_accuracies(trainer.model, dataset.test_images,
+                                             dataset.test_labels, config.eval_batch_size,
+                                             config.test_samples)
+                results["test_accuracy_sampled"] = sampled
         _save_checkpoint(checkpoint_path, trainer, best_arrays, results, stale, config, seed)
         storage.write_json(output_dir / RESULTS_FILE, results)
         if finished or epoch == stop_after:
             break
     if verbose:
+        sampled = results.get("test_accuracy_sampled")
         print(f"{run_name}best epoch {results['best_epoch']}: validation "
               f"{results['best_validation_accuracy']:.4f}, test {results['test_accuracy']:.4f} "
-              f"(error {100 * results['test_error']:.2f}%), {results['train_seconds'] / 60:.1f} min",
-              flush=True)
+              f"(error {100 * results['test_error']:.2f}%"
+              + (f"; {sampled:.4f} with {config.test_samples} sampled episodes"
+                 if sampled is not None else "")
+              + f"), {results['train_seconds'] / 60:.1f} min", flush=True)
     return results
 
 
@@ -335,6 +348,11 @@ def _with_defaults(values, source):
         return config_module.Config.from_dict(values).to_dict()
     except config_module.ConfigError as error:
         raise storage.StorageError(f"{source} holds a config this version cannot read: {error}") from None
+
+
+def _training_fields(values):
+    """A config dict without the fields that change only what a finished run reports."""
+    return {key: value for key, value in values.items() if key not in config_module.REPORT_ONLY}
 
 
 def _save_checkpoint(path, trainer, best_arrays, results, stale, config, seed):

@@ -79,13 +79,14 @@ def test_run_script_refuses_a_folder_a_live_run_holds(tmp_path):
 @pytest.mark.parametrize("module_name", RUN_MODULES)
 def test_every_run_script_trains_a_tiny_run(tmp_path, module_name):
     result = run(f"{module_name}.py", "--runs", "1", "--epochs", "1", "--limit", "64", "--quiet",
-                 "--output", tmp_path, "--set", "batch_size=32")
+                 "--output", tmp_path, "--set", "batch_size=32", "--set", "test_samples=1")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # A clean console: no TensorFlow log lines.
     for name in ("network.h5", "network.json", "results.json"):
         assert (tmp_path / "run_0" / name).is_file()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert len(summary["runs"]) == 1 and 0 <= summary["test_accuracy_mean"] <= 1
+    assert summary["test_samples"] == 1 and 0 <= summary["test_accuracy_sampled_mean"] <= 1
     # A second command on the same folder is refused and leaves the run as it was.
     before = (tmp_path / "run_0" / "results.json").read_bytes()
     assert_clean_error(run(f"{module_name}.py", "--output", tmp_path), "already holds runs")
@@ -107,6 +108,11 @@ def test_several_runs_write_a_summary_with_mean_and_std(trained):
     assert len(accuracies) == 2 and summary["processes"] == 2
     assert summary["test_accuracy_mean"] == pytest.approx(np.mean(accuracies))
     assert summary["test_accuracy_std"] == pytest.approx(np.std(accuracies, ddof=1))
+    # run_mnist.py reports the mean of 10 sampled episodes per test image as well.
+    sampled = [run["test_accuracy_sampled"] for run in summary["runs"]]
+    assert summary["test_samples"] == 10 and all(0 <= value <= 1 for value in sampled)
+    assert summary["test_accuracy_sampled_mean"] == pytest.approx(np.mean(sampled))
+    assert summary["test_accuracy_sampled_std"] == pytest.approx(np.std(sampled, ddof=1))
     seeds = {json.loads((trained / f"run_{i}" / "results.json").read_text())["seed"] for i in (0, 1)}
     assert seeds == {0, 1}
     # The weights to ship come from the run best on validation, never chosen on the test set.

@@ -102,18 +102,26 @@ def test_a_folder_holding_a_run_is_not_overwritten(tiny_run):
 
 
 def test_resume_continues_to_the_same_figures(tmp_path):
-    config = tiny_config(epochs=3)
+    config = tiny_config(epochs=3, test_samples=2)
     straight = training.train(config, tmp_path / "straight", seed=2, limit=128, verbose=0)
     # Stop after epoch 2 (a config with 2 epochs writes the same first two epochs only if the
     # schedule matches, so interrupt by training a 3-epoch config and cutting its checkpoint).
+    # It starts without the sampled test figure: a value that changes only the report may change
+    # on resume.
     interrupted = tmp_path / "interrupted"
-    training.train(config, interrupted, seed=2, limit=128, verbose=0, stop_after=2)
+    training.train(dataclasses.replace(config, test_samples=0), interrupted, seed=2, limit=128,
+                   verbose=0, stop_after=2)
     partial = json.loads((interrupted / "results.json").read_text())
     assert len(partial["epochs"]) == 2 and not partial["complete"]
+    assert partial["test_accuracy_sampled"] is None
     resumed = training.train(config, interrupted, seed=2, limit=128, verbose=0, resume=True)
     for key in ("train_loss", "train_reward", "validation_accuracy"):
         assert [e[key] for e in resumed["epochs"]] == [e[key] for e in straight["epochs"]]
     assert resumed["test_accuracy"] == straight["test_accuracy"]
+    # The sampled episodes' noise continues the run's own, so it resumes too.
+    assert 0 <= straight["test_accuracy_sampled"] <= 1
+    assert resumed["test_accuracy_sampled"] == straight["test_accuracy_sampled"]
+    assert resumed["config"]["test_samples"] == 2
 
 
 def test_the_model_learns_on_a_small_subset():
