@@ -141,10 +141,10 @@ def print_summary(summary, output):
     samples = summary.get("test_samples")
     for run in summary["runs"]:
         sampled = run.get("test_accuracy_sampled")
-        print(f"{run['run']}: test accuracy {100 * run['test_accuracy']:.2f}% "
-              + (f"({100 * sampled:.2f}% with {samples} sampled episodes) "
+        print(f"{run['run']}: test accuracy {100 * run['test_accuracy']:.2f}%"
+              + (f", {100 * sampled:.2f}% with {samples} sampled episodes"
                  if sampled is not None else "")
-              + f"(best epoch {run['best_epoch']} of {run['epochs_trained']}, "
+              + f" (best epoch {run['best_epoch']} of {run['epochs_trained']}, "
               f"{run['minutes']:.1f} min)")
     if summary["test_accuracy_mean"] is not None:
         print(f"test accuracy {100 * summary['test_accuracy_mean']:.2f}% +/- "
