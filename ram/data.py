@@ -167,9 +167,11 @@ class Dataset:
         self.config = config
         self.train_digits = x_train[training]
         self.train_labels = y_train[training].astype(np.int32)
-        self.validation_images = self._fixed(x_train[validation], VALIDATION_SET_SEED)
+        # Positions: the (row, col) of each digit's top-left corner on its canvas (None for mnist).
+        self.validation_images, self.validation_positions = self._fixed(x_train[validation],
+                                                                        VALIDATION_SET_SEED)
         self.validation_labels = y_train[validation].astype(np.int32)
-        self.test_images = self._fixed(x_test, TEST_SET_SEED)
+        self.test_images, self.test_positions = self._fixed(x_test, TEST_SET_SEED)
         self.test_labels = y_test.astype(np.int32)
 
     @property
@@ -188,13 +190,14 @@ class Dataset:
 
     def _fixed(self, digits, seed):
         if self.config.dataset == "mnist":
-            return digits[..., None]
+            return digits[..., None], None
         # Fixed sets cut their clutter from their own images, so that they never depend on the
         # training split or --limit.
         clutter = self.config.num_clutter if self.config.dataset == "cluttered" else 0
-        canvases, _ = place_digits(digits, self.config.image_size, np.random.default_rng(seed),
-                                   clutter, self.config.clutter_size)
-        return canvases[..., None]
+        canvases, positions = place_digits(digits, self.config.image_size,
+                                           np.random.default_rng(seed), clutter,
+                                           self.config.clutter_size)
+        return canvases[..., None], positions
 
     @property
     def num_train(self):

@@ -28,7 +28,7 @@ def assert_clean_error(result, *fragments):
 
 @pytest.mark.parametrize("script", [f"{name}.py" for name in RUN_MODULES]
                          + ["evaluate.py", "plot.py", "benchmarks/throughput.py",
-                            "benchmarks/sampled_accuracy.py"])
+                            "benchmarks/sampled_accuracy.py", "benchmarks/foveation.py"])
 def test_every_script_answers_help(script):
     result = run(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout and not result.stderr
@@ -245,3 +245,39 @@ def test_plot_rejects_empty_truncated_and_incomplete_results(tmp_path, content, 
     path = tmp_path / "results.json"
     path.write_text(content)
     assert_clean_error(run("plot.py", path), fragment)
+
+
+def test_foveation_scores_glimpses_against_the_digit_positions():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import foveation
+    from ram import config as config_module
+    config = config_module.config_from_module_name("run_translated_mnist")  # 60x60, 26 px a unit
+
+    class Dataset:  # Digit centres at canvas offsets (x, y) = (0, 0), (26, 0), (-13, 13), (0, 0).
+        test_images = np.zeros((4, 60, 60, 1), np.uint8)
+        test_labels = np.array([1, 2, 3, 4])
+        test_positions = np.array([[16, 16], [16, 42], [29, 3], [16, 16]])
+
+    def model(images, training):  # Two glimpses per episode, as locations in [-1, 1].
+        locations = np.array([[[0, 0], [1, 1]],           # on the digit, then 26 px below it
+                              [[1, 0], [1, 0]],           # on the digit twice
+                              [[0.5, -0.5], [-0.5, 0.5]],  # 36.8 px away, then on the digit
+                              [[1, 1], [-1, -1]]])        # never on the digit (36.8 px away)
+        logits = np.eye(10)[[1, 2, 0, 0]]                 # right, right, wrong, wrong
+        return {"logits": logits[:len(images)], "locations": locations[:len(images)]}
+
+    report = foveation.foveation(config, Dataset, model, batch_size=4)
+    assert report["test_accuracy"] == 0.5
+    assert report["on_digit"] == [0.5, 0.5]
+    assert report["images_without_glimpse_on_digit"] == 0.25
+    assert report["accuracy_without_glimpse_on_digit"] == 0.0
+    assert report["accuracy_with_glimpse_on_digit"] == pytest.approx(2 / 3)
+    assert report["median_distance_px"] == pytest.approx([13 * 2 ** 0.5, 13 * 2 ** 0.5])
+    bands = {band["from_px"]: (band["images"], band["accuracy"]) for band in report["accuracy_by_digit_offset"]}
+    assert bands == {0: (2, 0.5), 10: (1, 0.0), 20: (1, 1.0)}
+
+
+def test_foveation_rejects_mnist_models_and_missing_weights(trained, tmp_path):
+    assert_clean_error(run("benchmarks/foveation.py", trained / "run_0" / "network.h5"),
+                       "MNIST model")
+    assert_clean_error(run("benchmarks/foveation.py", tmp_path / "none.h5"), "does not exist")

@@ -78,3 +78,18 @@ def test_training_batches_differ_between_epochs():
     order1 = np.argsort(first[1], kind="stable")
     order2 = np.argsort(second[1], kind="stable")
     assert not np.array_equal(first[0][order1], second[0][order2])
+
+
+def test_fixed_sets_record_where_each_digit_lies():
+    config = config_module.config_from_module_name("run_translated_mnist")
+    dataset = data_module.Dataset(config, limit=10)
+    _, _, x_test, _, _ = data_module.load_mnist()
+    positions = dataset.test_positions
+    assert positions.shape == (10000, 2) and positions.min() >= 0 and positions.max() <= 60 - 28
+    for index in (0, 1, 4999, 9999):  # A translated canvas holds the digit, unchanged, there.
+        row, col = positions[index]
+        np.testing.assert_array_equal(dataset.test_images[index, row:row + 28, col:col + 28, 0],
+                                      x_test[index])
+    assert dataset.validation_positions.shape == (config.validation_size, 2)
+    mnist = data_module.Dataset(config_module.config_from_module_name("run_mnist"), limit=10)
+    assert mnist.test_positions is None and mnist.validation_positions is None
