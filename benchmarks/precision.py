@@ -56,7 +56,7 @@ def main(argv=None):
     import keras
     tf = training.tf
 
-    print(f"machine      {os.cpu_count()} CPU cores ({experiment.cpu_model()}), TensorFlow {tf.__version__}, Keras "
+    print(f"machine      {os.cpu_count()} CPU cores ({experiment.cpu_model()}, {experiment.cpu_id()}), TensorFlow {tf.__version__}, Keras "
           f"{keras.__version__}")
     print("matmul       128x512 @ 512x256, 16 products per call")
     for dtype in (tf.float32, tf.bfloat16):

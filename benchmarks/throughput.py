@@ -71,7 +71,7 @@ def main(argv=None):
     print(f"config            {args.config} ({config.dataset} {config.image_size}x{config.image_size}, "
           f"{config.num_glimpses} glimpses of {config.patch_size}x{config.patch_size} x "
           f"{config.num_scales} scales, {config.core_type} core, jit_compile={config.jit_compile})")
-    print(f"machine           {os.cpu_count()} CPU cores ({experiment.cpu_model()}), TensorFlow {tf.__version__}, "
+    print(f"machine           {os.cpu_count()} CPU cores ({experiment.cpu_model()}, {experiment.cpu_id()}), TensorFlow {tf.__version__}, "
           f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, "
           f"XLA_FLAGS {os.environ.get('XLA_FLAGS') or '(none)'}")
     print(f"training          {train_rate:,.0f} images/s (batch {args.train_batch}; fastest of "

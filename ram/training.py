@@ -191,7 +191,7 @@ class Trainer:
 def machine_info():
     """What a speed or minutes figure depends on: cores, processor, platform, TensorFlow threads."""
     return {"cpu_cores": os.cpu_count(), "cpu_model": experiment.cpu_model(),
-            "platform": platform.platform(),
+            "cpu_id": experiment.cpu_id(), "platform": platform.platform(),
             "tensorflow_threads": tf.config.threading.get_intra_op_parallelism_threads()}
 
 

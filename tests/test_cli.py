@@ -120,6 +120,7 @@ def test_several_runs_write_a_summary_with_mean_and_std(trained):
     assert summary["best_run"] == best["run"]
     run_0 = json.loads((trained / "run_0" / "results.json").read_text())
     assert summary["cpu_model"] == run_0["machine"]["cpu_model"]
+    assert summary["cpu_id"] == run_0["machine"]["cpu_id"]
 
 
 @pytest.mark.parametrize("config, fragment", [

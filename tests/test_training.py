@@ -44,6 +44,7 @@ def test_tiny_run_writes_weights_config_and_results(tiny_run):
     assert set(saved["versions"]) == {"python", "numpy", "tensorflow", "keras"}
     # Minutes and speeds depend on the processor, so every run names it.
     assert saved["machine"]["cpu_model"] == experiment.cpu_model() != ""
+    assert saved["machine"]["cpu_id"] == experiment.cpu_id() != ""
     assert config_module.Config.from_dict(json.loads((output / "network.json").read_text())) == config
 
 
@@ -235,3 +236,18 @@ def test_a_checkpoint_from_before_a_new_config_field_resumes(tmp_path):
     with pytest.raises(storage.StorageError, match="another config"):
         training.train(tiny_config(epochs=2, episodes_per_image=2), tmp_path / "other", seed=3,
                        limit=64, verbose=0, resume=True)
+
+
+@pytest.mark.parametrize("family, model, flags, expected", [
+    (25, 1, "fma avx2 bmi2", "family 25 model 1, AVX2"),                        # AMD Zen 3
+    (25, 17, "avx2 avx512f avx512_bf16 avx512vl", "family 25 model 17, AVX-512 BF16"),  # Zen 4
+    (6, 143, "avx2 avx512f avx512_bf16 amx_tile", "family 6 model 143, AVX-512 BF16 AMX"),
+    (6, 15, "sse2", "family 6 model 15"),
+])
+def test_cpu_id_tells_processors_of_one_name_apart(tmp_path, family, model, flags, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    block = (f"processor\t: {{}}\nvendor_id\t: X\ncpu family\t: {family}\nmodel\t\t: {model}\n"
+             f"model name\t: AMD EPYC\nflags\t\t: fpu {flags}\n\n")
+    cpuinfo.write_text(block.format(0) + block.format(1))
+    assert experiment.cpu_id(cpuinfo) == expected
+    assert experiment.cpu_id(tmp_path / "missing") == "unknown"
