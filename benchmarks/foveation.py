@@ -50,6 +50,7 @@ def foveation(config, dataset, model, batch_size):
         "test_accuracy": float(correct.mean()),
         "median_distance_px": [float(np.median(distance[:, t])) for t in range(distance.shape[1])],
         "on_digit": [float(on_digit[:, t].mean()) for t in range(on_digit.shape[1])],
+        "images": int(len(correct)),
         "images_without_glimpse_on_digit": float(1 - seen.mean()),
         "accuracy_with_glimpse_on_digit": float(correct[seen].mean()) if seen.any() else None,
         "accuracy_without_glimpse_on_digit": float(correct[~seen].mean()) if (~seen).any() else None,
@@ -66,7 +67,8 @@ def print_report(weights, report):
     print("  median distance (px)     " + " ".join(f"{d:5.1f}" for d in report["median_distance_px"]))
     print("  centred on the digit (%) " + " ".join(f"{100 * f:5.1f}" for f in report["on_digit"]))
     without = report["images_without_glimpse_on_digit"]
-    line = f"  no glimpse on the digit: {100 * without:.1f}% of images"
+    count = round(without * report["images"])
+    line = f"  no glimpse on the digit: {count} images ({100 * without:.2f}%)"
     if report["accuracy_without_glimpse_on_digit"] is not None:
         line += f", accuracy {100 * report['accuracy_without_glimpse_on_digit']:.2f}%"
     if report["accuracy_with_glimpse_on_digit"] is not None:
