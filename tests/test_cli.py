@@ -28,7 +28,8 @@ def assert_clean_error(result, *fragments):
 
 @pytest.mark.parametrize("script", [f"{name}.py" for name in RUN_MODULES]
                          + ["evaluate.py", "plot.py", "benchmarks/throughput.py",
-                            "benchmarks/sampled_accuracy.py", "benchmarks/foveation.py"])
+                            "benchmarks/sampled_accuracy.py", "benchmarks/foveation.py",
+                            "benchmarks/step_time.py"])
 def test_every_script_answers_help(script):
     result = run(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout and not result.stderr
@@ -282,3 +283,15 @@ def test_foveation_rejects_mnist_models_and_missing_weights(trained, tmp_path):
     assert_clean_error(run("benchmarks/foveation.py", trained / "run_0" / "network.h5"),
                        "MNIST model")
     assert_clean_error(run("benchmarks/foveation.py", tmp_path / "none.h5"), "does not exist")
+
+
+def test_step_time_times_each_batch_and_rejects_bad_batches():
+    result = run("benchmarks/step_time.py", "run_mnist", "--batches", "4,8", "--set", "num_glimpses=2")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("batch")]
+    assert [int(line.split()[1]) for line in lines] == [4, 8]
+    for line in lines:  # images/s is the batch over the time of a step
+        fields = line.replace(",", "").split()
+        assert float(fields[4]) == pytest.approx(int(fields[1]) / (float(fields[2]) / 1000), rel=0.01)
+    assert_clean_error(run("benchmarks/step_time.py", "--batches", "0,x"), "--batches")
+    assert_clean_error(run("benchmarks/step_time.py", "run_mnist", "--set", "glimpses=2"), "glimpses")

@@ -1,0 +1,74 @@
+"""Time of one compiled training step at several batch sizes: how much of a step is fixed cost.
+
+    python benchmarks/step_time.py run_mnist --batches 8,32,128,512
+
+Times the config's XLA-compiled train step (forward, backward and Adam update; no data loading, no
+Python loop around it) on one fixed batch of random pixels, the fastest of five rounds of 30 steps
+after one untimed step. A step that took time in proportion to its batch would give the same
+images/s at every size; the time at small batches is the fixed cost of launching many small
+operations, which the per-image arithmetic at the largest batch puts in perspective.
+"""
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import ram  # noqa: E402,F401  (keeps TensorFlow quiet)
+from ram import cli, experiment  # noqa: E402
+from ram import config as config_module  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.strip().split("\n\n")[0],
+        epilog="\n\n".join(__doc__.strip().split("\n\n")[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", nargs="?", default="run_mnist", help="run module (default run_mnist)")
+    parser.add_argument("--batches", default="8,32,128,512",
+                        help="comma-separated batch sizes (default 8,32,128,512)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args(argv)
+    try:
+        batches = [int(text) for text in args.batches.split(",")]
+        if not batches or min(batches) < 1:
+            raise ValueError
+    except ValueError:
+        cli.fail(f"--batches must be positive whole numbers separated by commas, got {args.batches!r}")
+    try:
+        config = config_module.config_from_module_name(args.config).with_overrides(args.set)
+    except ValueError as error:
+        cli.fail(error)
+    import numpy as np
+    from ram import training
+    tf = training.tf
+    print(f"config   {args.config}, jit_compile={config.jit_compile}, "
+          f"{config.episodes_per_image} episode(s) per image")
+    print(f"machine  {os.cpu_count()} CPU cores ({experiment.cpu_model()}, {experiment.cpu_id()}), "
+          f"TensorFlow {tf.__version__}, intra-op threads "
+          f"{tf.config.threading.get_intra_op_parallelism_threads() or 'default'}")
+    rng = np.random.default_rng(0)
+    for batch in batches:
+        trainer = training.Trainer(config.with_overrides([f"batch_size={batch}"]), 0, 100)
+        images = tf.constant(rng.integers(0, 256, (batch, config.image_size, config.image_size, 1),
+                                          dtype=np.uint8))
+        labels = tf.constant(rng.integers(0, config.num_classes, batch, dtype=np.int32))
+        trainer.train_step(images, labels).numpy()
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(30):
+                values = trainer.train_step(images, labels)
+            values.numpy()
+            best = min(best, (time.perf_counter() - start) / 30)
+        print(f"batch {batch:5d}  {1000 * best:7.2f} ms/step  {batch / best:9,.0f} images/s  "
+              f"{1e6 * best / batch:8.1f} us/image")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
