@@ -14,7 +14,6 @@ of M stochastic rollouts' class probabilities), and writes for --images N test i
   glimpses.png                     a row per image: the path, then every glimpse
 """
 
-import argparse
 import pathlib
 import sys
 
@@ -30,10 +29,7 @@ MODEL_FIELDS = ("dataset", "image_size", "num_clutter", "clutter_size", "patch_s
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description=__doc__.strip().split("\n\n")[0],
-        epilog="\n\n".join(__doc__.strip().split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.doc_parser(__doc__)
     parser.add_argument("config", help="run module name, e.g. run_mnist")
     parser.add_argument("weights", help="a network.h5 written by training")
     parser.add_argument("--output", help="folder for the pictures (default: <weights folder>/glimpses)")

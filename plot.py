@@ -9,7 +9,6 @@ are drawn as their mean with a band from the lowest to the highest run; several 
 figure with a legend. Writes a PNG (default: accuracy.png beside the first input).
 """
 
-import argparse
 import json
 import pathlib
 import sys
@@ -69,10 +68,7 @@ def group_of(results, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.strip().split("\n\n")[0],
-        epilog="\n\n".join(__doc__.strip().split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.doc_parser(__doc__)
     parser.add_argument("inputs", nargs="+", help="results.json, run folder, experiment or summary.json")
     parser.add_argument("--output", help="PNG to write (default: accuracy.png beside the first input)")
     parser.add_argument("--show", action="store_true", help="also open a window")

@@ -13,7 +13,6 @@ accuracy by how far the digit lies from the canvas centre. A policy that reads t
 finest scale shows small distances and few images without a glimpse on the digit.
 """
 
-import argparse
 import pathlib
 import sys
 
@@ -80,10 +79,7 @@ def print_report(weights, report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.strip().split("\n\n")[0],
-        epilog="\n\n".join(__doc__.strip().split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.doc_parser(__doc__)
     parser.add_argument("weights", nargs="+", help="network.h5 files (each with network.json beside it)")
     parser.add_argument("--data", help="MNIST .npz in Keras layout (default: data/mnist.npz)")
     parser.add_argument("--output", help="also write the figures to this JSON file")

@@ -10,7 +10,6 @@ checks the deterministic figure against the one training recorded, and writes
 `sampled_accuracy.json` beside the summary (or to --output).
 """
 
-import argparse
 import pathlib
 import statistics
 import sys
@@ -23,10 +22,7 @@ from ram import cli, experiment, storage  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.strip().split("\n\n")[0],
-        epilog="\n\n".join(__doc__.strip().split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.doc_parser(__doc__)
     parser.add_argument("summary", help="an experiment's summary.json")
     parser.add_argument("--samples", type=int, default=10, help="sampled episodes per image (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the location noise (default 0)")

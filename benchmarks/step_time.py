@@ -9,7 +9,6 @@ images/s at every size; the time at small batches is the fixed cost of launching
 operations, which the per-image arithmetic at the largest batch puts in perspective.
 """
 
-import argparse
 import os
 import pathlib
 import sys
@@ -24,10 +23,7 @@ from ram import config as config_module  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.strip().split("\n\n")[0],
-        epilog="\n\n".join(__doc__.strip().split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.doc_parser(__doc__)
     parser.add_argument("config", nargs="?", default="run_mnist", help="run module (default run_mnist)")
     parser.add_argument("--batches", default="8,32,128,512",
                         help="comma-separated batch sizes (default 8,32,128,512)")

@@ -33,6 +33,14 @@ def fail(message, status=2):
     sys.exit(status)
 
 
+def doc_parser(doc):
+    """An argument parser whose description is the first paragraph of a script's docstring and
+    whose epilog is the rest (usage examples and details), as written."""
+    paragraphs = (doc or "").strip().split("\n\n")
+    return argparse.ArgumentParser(description=paragraphs[0], epilog="\n\n".join(paragraphs[1:]),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def run_parser(module):
     doc = (module.__doc__ or "").strip()
     parser = argparse.ArgumentParser(
