@@ -322,9 +322,10 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
             if config.test_samples:
                 # The mean class probabilities of `test_samples` episodes with sampled locations,
                 # their noise continuing the run's own (so a resumed run gives the same figure).
+                # The deterministic figure is `test` above, from the compiled eval step.
                 _, sampled = test_accuracies(trainer.model, dataset.test_images,
                                              dataset.test_labels, config.eval_batch_size,
-                                             config.test_samples)
+                                             config.test_samples, deterministic=False)
                 results["test_accuracy_sampled"] = sampled
         _save_checkpoint(checkpoint_path, trainer, best_arrays, results, stale, config, seed)
         storage.write_json(output_dir / RESULTS_FILE, results)
@@ -362,13 +363,16 @@ def _save_checkpoint(path, trainer, best_arrays, results, stale, config, seed):
     storage.save_arrays(path, arrays, {"state": json.dumps(state)})
 
 
-def test_accuracies(model, images, labels, batch_size, samples=0, progress=None):
+def test_accuracies(model, images, labels, batch_size, samples=0, progress=None,
+                    deterministic=True):
     """Accuracy of `model` on `images` with deterministic (mean) locations, and, for `samples`
     above 0, the accuracy of the mean class probabilities of `samples` rollouts whose locations are
     sampled from the policy (Monte Carlo, as the zhongwen/tfRAM re-implementations report).
 
-    Returns `(deterministic, sampled)`; `sampled` is None when `samples` is 0. The sampling noise
-    comes from `model.seed_generator`; `progress(done)` is called after every batch.
+    Returns `(deterministic, sampled)`; `sampled` is None when `samples` is 0, and `deterministic`
+    None when `deterministic=False` (for a caller that has it already). The sampling noise comes
+    from `model.seed_generator` (deterministic rollouts draw none); `progress(done)` is called
+    after every batch.
     """
     @tf.function
     def rollout(batch, sample):
@@ -378,13 +382,15 @@ def test_accuracies(model, images, labels, batch_size, samples=0, progress=None)
     for start in range(0, len(images), batch_size):
         batch = images[start:start + batch_size]
         truth = labels[start:start + batch_size]
-        correct += int((rollout(batch, False).numpy().argmax(-1) == truth).sum())
+        if deterministic:
+            correct += int((rollout(batch, False).numpy().argmax(-1) == truth).sum())
         if samples:
             probabilities = sum(tf.nn.softmax(rollout(batch, True)).numpy() for _ in range(samples))
             correct_sampled += int((probabilities.argmax(-1) == truth).sum())
         if progress:
             progress(start + len(batch))
-    return correct / len(images), (correct_sampled / len(images) if samples else None)
+    return (correct / len(images) if deterministic else None,
+            correct_sampled / len(images) if samples else None)
 
 
 def load_model(config, weights_path):
