@@ -21,34 +21,34 @@ from ram import storage
 SUMMARY_FILE = "summary.json"
 
 
+def _cpuinfo(path="/proc/cpuinfo"):
+    """The first processor's fields in /proc/cpuinfo (`{"model name": ..., "flags": ...}`), or {}
+    where there is no such file."""
+    fields = {}
+    try:
+        with open(path, encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if not line.strip():  # The first processor's block ends at a blank line.
+                    break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return {}
+    return fields
+
+
 def cpu_model():
     """The processor's name (`model name` in /proc/cpuinfo on Linux), or "unknown"
     (here, not in `training`, so that the parent process need not import TensorFlow)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return _cpuinfo().get("model name") or platform.processor() or "unknown"
 
 
 def cpu_id(cpuinfo_path="/proc/cpuinfo"):
     """What tells processors of one name apart: `cpu family` and `model` from /proc/cpuinfo and
     the widest vector units, e.g. "family 25 model 17, AVX-512 BF16" (two "AMD EPYC" machines
     here differ by 1.8 times in speed); "unknown" off Linux."""
-    fields = {}
-    try:
-        with open(cpuinfo_path, encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key in ("cpu family", "model", "flags") and key not in fields:
-                    fields[key] = value.strip()
-                if len(fields) == 3:
-                    break
-    except OSError:
+    fields = _cpuinfo(cpuinfo_path)
+    if not fields:
         return "unknown"
     flags = set(fields.get("flags", "").split())
     units = [name for flag, name in (("avx512f", "AVX-512"), ("avx512_bf16", "BF16"),
