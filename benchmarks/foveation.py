@@ -45,18 +45,19 @@ def foveation(config, dataset, model, batch_size):
     on_digit = (np.abs(offset) <= DIGIT / 2).all(-1)
     seen = on_digit.any(1)
     band = np.abs(digits).max(1)
+    bands = [(low, high, (band >= low) & (band < high)) for low, high in zip(BANDS, BANDS[1:])]
     return {
         "test_accuracy": float(correct.mean()),
-        "median_distance_px": [float(np.median(distance[:, t])) for t in range(distance.shape[1])],
-        "on_digit": [float(on_digit[:, t].mean()) for t in range(on_digit.shape[1])],
+        "median_distance_px": np.median(distance, axis=0).tolist(),
+        "on_digit": on_digit.mean(axis=0).tolist(),
         "images": int(len(correct)),
         "images_without_glimpse_on_digit": float(1 - seen.mean()),
         "accuracy_with_glimpse_on_digit": float(correct[seen].mean()) if seen.any() else None,
         "accuracy_without_glimpse_on_digit": float(correct[~seen].mean()) if (~seen).any() else None,
         "accuracy_by_digit_offset": [
-            {"from_px": low, "to_px": high, "images": int(((band >= low) & (band < high)).sum()),
-             "accuracy": float(correct[(band >= low) & (band < high)].mean())}
-            for low, high in zip(BANDS, BANDS[1:]) if ((band >= low) & (band < high)).any()],
+            {"from_px": low, "to_px": high, "images": int(inside.sum()),
+             "accuracy": float(correct[inside].mean())}
+            for low, high, inside in bands if inside.any()],
     }
 
 
