@@ -41,6 +41,7 @@ EPISODES_PER_IMAGE = 2  # Two sampled episodes per training image and step (tfRA
 # with 5e-4 below, +5.76 points over one episode at 1e-3 for 150 epochs (3 runs, same seeds).
 REWARD = "correct"  # REINFORCE reward: 1 for the right class, else 0 (the paper).
 ADVANTAGE_BASELINE = "learned"  # REINFORCE compares the reward with the learned baseline b_t.
+POLICY_TRAINS_CORE = False  # REINFORCE trains the location network only (it reads a stopped h).
 
 # Optimisation.
 OPTIMIZER = "adam"  # Adam.

@@ -40,6 +40,7 @@ BASELINE_WEIGHT = 1.0  # Weight of the baseline's squared error.
 EPISODES_PER_IMAGE = 1  # One episode per training image and step (tfRAM samples M = 10).
 REWARD = "correct"  # REINFORCE reward: 1 for the right class, else 0 (the paper).
 ADVANTAGE_BASELINE = "learned"  # REINFORCE compares the reward with the learned baseline b_t.
+POLICY_TRAINS_CORE = False  # REINFORCE trains the location network only (it reads a stopped h).
 
 # Optimisation.
 OPTIMIZER = "adam"  # Adam.

@@ -40,6 +40,7 @@ EPISODES_PER_IMAGE = 2  # Two sampled episodes per training image and step (tfRA
 # +0.23 points over one (3 runs of 200 epochs, same seeds), for 1.6 times the time per epoch.
 REWARD = "correct"  # REINFORCE reward: 1 for the right class, else 0 (the paper).
 ADVANTAGE_BASELINE = "learned"  # REINFORCE compares the reward with the learned baseline b_t.
+POLICY_TRAINS_CORE = False  # REINFORCE trains the location network only (it reads a stopped h).
 
 # Optimisation.
 OPTIMIZER = "adam"  # Adam.

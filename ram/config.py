@@ -56,6 +56,7 @@ class Config:
     episodes_per_image: int = 1  # Sampled episodes M per training image; the losses average them all.
     reward: str = "correct"  # REINFORCE reward: "correct" (1 if right, the paper) or "probability" (p(y)).
     advantage_baseline: str = "learned"  # "learned" (b_t) or "episodes" (the image's other episodes).
+    policy_trains_core: bool = False  # REINFORCE also trains the core and glimpse networks via h_{t-1}.
     # Optimisation.
     optimizer: str = "adam"  # "adam" or "sgd" (with momentum).
     learning_rate: float = 1e-3  # Initial learning rate.

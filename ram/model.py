@@ -16,6 +16,8 @@ look first. Gradients are kept apart on purpose: the classifier's cross-entropy 
 core and action networks only (the location enters the glimpse network as a constant), REINFORCE
 reaches only the location network (it reads a stopped `h`, and `l_t` is a constant in its own
 log-probability), and the baseline's squared error reaches only the baseline network.
+`policy_trains_core = True` lifts the stop on the location network's input, as the Torch reference
+does: REINFORCE then also trains the core and glimpse networks (through h_{t-1}).
 """
 
 import math
@@ -206,7 +208,9 @@ class RecurrentAttentionModel(keras.Model):
         locations, means, log_probs, baselines = [], [], [], []
         for _ in range(self.config.num_glimpses):
             stopped = keras.ops.stop_gradient(hidden)
-            mean = self.location_network(stopped)
+            # REINFORCE reaches the core and glimpse networks only with policy_trains_core (the
+            # Torch reference); by default it stops at the location network's input.
+            mean = self.location_network(hidden if self.config.policy_trains_core else stopped)
             baselines.append(self.baseline_network(stopped))
             if sample:
                 noise = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)

@@ -120,6 +120,18 @@ def test_each_loss_reaches_only_its_own_networks():
     assert reached["baseline_loss"] == {"baseline_network"}
 
 
+def test_policy_trains_core_lets_reinforce_reach_the_core_and_glimpse_networks():
+    model = model_module.RecurrentAttentionModel(small_config(policy_trains_core=True), seed=3)
+    images = tf.random.uniform((16, 28, 28, 1))
+    labels = tf.constant(np.arange(16) % 10)
+    reached = {name: {network for network, hit in _gradients(model, name, images, labels).items()
+                      if hit}
+               for name in ("cross_entropy", "reinforce", "baseline_loss")}
+    assert reached["cross_entropy"] == {"glimpse_network", "core_network", "action_network"}
+    assert reached["reinforce"] == {"location_network", "core_network", "glimpse_network"}
+    assert reached["baseline_loss"] == {"baseline_network"}
+
+
 @pytest.mark.parametrize("module_name", RUN_MODULES)
 def test_every_run_module_builds_a_valid_model(module_name):
     config = config_module.config_from_module_name(module_name)
