@@ -29,7 +29,7 @@ def assert_clean_error(result, *fragments):
 @pytest.mark.parametrize("script", [f"{name}.py" for name in RUN_MODULES]
                          + ["evaluate.py", "plot.py", "benchmarks/throughput.py",
                             "benchmarks/sampled_accuracy.py", "benchmarks/foveation.py",
-                            "benchmarks/step_time.py"])
+                            "benchmarks/step_time.py", "benchmarks/roofline.py"])
 def test_every_script_answers_help(script):
     result = run(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout and not result.stderr
@@ -295,3 +295,47 @@ def test_step_time_times_each_batch_and_rejects_bad_batches():
         assert float(fields[4]) == pytest.approx(int(fields[1]) / (float(fields[2]) / 1000), rel=0.01)
     assert_clean_error(run("benchmarks/step_time.py", "--batches", "0,x"), "--batches")
     assert_clean_error(run("benchmarks/step_time.py", "run_mnist", "--set", "glimpses=2"), "glimpses")
+
+
+def test_roofline_counts_two_flops_per_multiply_add_of_every_matrix_product():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import roofline
+    from ram import training
+    tf = training.tf
+    # Optimised HLO names operands without shapes: they come from their definitions.
+    text = """
+      %p0 = f32[128,64]{1,0} parameter(0)
+      %p1 = f32[64,32]{1,0} parameter(1)
+      %d = f32[128,32]{1,0} dot(%p0, %p1), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+      %g = f32[64,32]{1,0} dot(%p0, %d), lhs_contracting_dims={0}, rhs_contracting_dims={0}
+    """
+    dots = roofline.hlo_dots(text)
+    assert [dot.flops for dot in dots] == [2 * 128 * 64 * 32, 2 * 64 * 128 * 32]
+    assert dots[1].lhs == (128, 64) and dots[1].rhs == (128, 32) and dots[1].lhs_contracting == (0,)
+    # A compiled two-layer product and its gradient: forward 2*B*(a*b + b*c), backward the
+    # weight gradients of both layers and the input gradient of the second.
+    batch, a, b, c = 16, 12, 10, 6
+    x = tf.random.normal((batch, a))
+    w1, w2 = tf.Variable(tf.random.normal((a, b))), tf.Variable(tf.random.normal((b, c)))
+
+    @tf.function(jit_compile=True)
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.tanh(tf.matmul(tf.tanh(tf.matmul(x, w1)), w2)))
+        return tape.gradient(loss, [w1, w2])
+
+    dots = roofline.hlo_dots(step.experimental_get_compiler_ir(x)(stage="optimized_hlo"))
+    forward = 2 * batch * (a * b + b * c)
+    assert sum(dot.flops for dot in dots) == forward + 2 * batch * (a * b + b * c) + 2 * batch * b * c
+
+
+def test_roofline_prints_each_bound_and_rejects_bad_values():
+    result = run("benchmarks/roofline.py", "run_mnist", "--peak-size", "64", "--goal", "1000",
+                 "--set", "num_glimpses=2", "--set", "batch_size=8")
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert set(lines) >= {"config", "machine", "matrix", "peak", "step", "goal"}
+    assert "needs the step in 8.00 ms" in lines["goal"]  # 8 images at 1,000 images/s
+    assert_clean_error(run("benchmarks/roofline.py", "--peak-size", "0"), "--peak-size")
+    assert_clean_error(run("benchmarks/roofline.py", "--goal", "-5"), "--goal")
+    assert_clean_error(run("benchmarks/roofline.py", "run_mnist", "--set", "glimpses=2"), "glimpses")
