@@ -43,6 +43,7 @@ EPISODES_PER_IMAGE = 2  # Two sampled episodes per training image and step (tfRA
 REWARD = "correct"  # REINFORCE reward: 1 for the right class, else 0 (the paper).
 ADVANTAGE_BASELINE = "learned"  # REINFORCE compares the reward with the learned baseline b_t.
 POLICY_TRAINS_CORE = False  # REINFORCE trains the location network only (it reads a stopped h).
+MEAN_PATH_EPISODE = False  # Every training episode samples its locations around the means.
 
 # Optimisation.
 OPTIMIZER = "adam"  # Adam.

@@ -57,6 +57,7 @@ class Config:
     reward: str = "correct"  # REINFORCE reward: "correct" (1 if right, the paper) or "probability" (p(y)).
     advantage_baseline: str = "learned"  # "learned" (b_t) or "episodes" (the image's other episodes).
     policy_trains_core: bool = False  # REINFORCE also trains the core and glimpse networks via h_{t-1}.
+    mean_path_episode: bool = False  # With M >= 2, each image's first training episode follows the policy's means.
     # Optimisation.
     optimizer: str = "adam"  # "adam" or "sgd" (with momentum).
     learning_rate: float = 1e-3  # Initial learning rate.
@@ -113,6 +114,9 @@ class Config:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.advantage_baseline == "episodes" and self.episodes_per_image < 2:
             raise ConfigError("advantage_baseline='episodes' needs episodes_per_image of 2 or more, "
+                              f"got {self.episodes_per_image}")
+        if self.mean_path_episode and self.episodes_per_image < 2:
+            raise ConfigError("mean_path_episode needs episodes_per_image of 2 or more, "
                               f"got {self.episodes_per_image}")
         if self.momentum >= 1:
             raise ConfigError(f"momentum must be below 1, got {self.momentum}")

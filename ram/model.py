@@ -203,6 +203,12 @@ class RecurrentAttentionModel(keras.Model):
             images = keras.ops.repeat(images, episodes, axis=0)
             table = None if table is None else keras.ops.repeat(table, episodes, axis=0)
         batch = keras.ops.shape(images)[0]
+        # mean_path_episode: the first of each image's episodes looks where the policy means (the
+        # path a test image gets), so the classifier also trains on it; its REINFORCE term is zero.
+        noise_scale = std
+        if training and sample and episodes > 1 and self.config.mean_path_episode:
+            first = keras.ops.cast(keras.ops.arange(batch) % episodes == 0, "float32")
+            noise_scale = std * (1.0 - first)[:, None]
         state = self.core_network.initial_state(batch)
         hidden = state[0]
         locations, means, log_probs, baselines = [], [], [], []
@@ -214,7 +220,7 @@ class RecurrentAttentionModel(keras.Model):
             baselines.append(self.baseline_network(stopped))
             if sample:
                 noise = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)
-                location = keras.ops.stop_gradient(mean + std * noise)
+                location = keras.ops.stop_gradient(mean + noise_scale * noise)
             else:
                 location = keras.ops.stop_gradient(mean)
             log_probs.append(gaussian_log_prob(location, mean, std))

@@ -88,6 +88,27 @@ def test_several_episodes_per_image_equal_the_repeated_images():
     assert not np.allclose(first[:, 0], first[:, 1])
 
 
+def test_mean_path_episode_makes_each_images_first_training_episode_follow_the_means():
+    config = small_config(episodes_per_image=3, mean_path_episode=True)
+    model = model_module.RecurrentAttentionModel(config, seed=4)
+    images = np.random.default_rng(5).random((4, 28, 28, 1)).astype(np.float32)
+    outputs = model(images, training=True, episodes=3)
+    locations = outputs["locations"].numpy().reshape(4, 3, config.num_glimpses, 2)
+    means = np.clip(outputs["means"].numpy().reshape(4, 3, config.num_glimpses, 2), -1, 1)
+    np.testing.assert_allclose(locations[:, 0], means[:, 0], atol=1e-6)  # the mean path
+    assert np.abs(locations[:, 1:] - means[:, 1:]).min(axis=-1).mean() > 1e-3  # sampled
+    # A mean-path step's log-probability is the Gaussian's peak, log(1 / (2 pi std^2)).
+    peak = -2 * np.log(config.location_std) - np.log(2 * np.pi)
+    log_probs = outputs["log_probs"].numpy().reshape(4, 3, config.num_glimpses)
+    np.testing.assert_allclose(log_probs[:, 0], peak, rtol=1e-5)
+    # Evaluation is unchanged: sampled rollouts sample every episode.
+    sampled = model(images, sample=True, episodes=3)
+    assert np.abs(sampled["locations"].numpy() - np.clip(sampled["means"].numpy(), -1, 1)).min(
+        axis=-1).min() > 0
+    with pytest.raises(config_module.ConfigError, match="mean_path_episode"):
+        small_config(mean_path_episode=True)
+
+
 def test_gaussian_log_prob_matches_the_formula():
     sample = np.array([[0.3, -0.2]], np.float32)
     mean = np.array([[0.1, 0.1]], np.float32)
