@@ -17,7 +17,6 @@ time and product rate that N images/s needs.
 """
 
 import collections
-import os
 import pathlib
 import re
 import sys
@@ -27,7 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import ram  # noqa: E402,F401  (keeps TensorFlow quiet)
-from ram import cli, experiment  # noqa: E402
+from ram import cli  # noqa: E402
 from ram import config as config_module  # noqa: E402
 
 _DEFINITION = re.compile(r"%([\w.\-]+) = \w+\[([\d,]*)\]")
@@ -102,9 +101,7 @@ def main(argv=None):
     batch = config.batch_size
     print(f"config   {args.config}, batch {batch}, {config.num_glimpses} glimpses, "
           f"{config.episodes_per_image} episode(s) per image, float32")
-    print(f"machine  {os.cpu_count()} CPU cores ({experiment.cpu_model()}, {experiment.cpu_id()}), "
-          f"TensorFlow {tf.__version__}, intra-op threads "
-          f"{tf.config.threading.get_intra_op_parallelism_threads() or 'default'}")
+    print(f"machine  {training.machine_line()}")
     rng = np.random.default_rng(0)
     trainer = training.Trainer(config, 0, 100)
     images = tf.constant(rng.integers(0, 256, (batch, config.image_size, config.image_size, 1),

@@ -9,7 +9,6 @@ images/s at every size; the time at small batches is the fixed cost of launching
 operations, which the per-image arithmetic at the largest batch puts in perspective.
 """
 
-import os
 import pathlib
 import sys
 import time
@@ -18,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import ram  # noqa: E402,F401  (keeps TensorFlow quiet)
-from ram import cli, experiment  # noqa: E402
+from ram import cli  # noqa: E402
 from ram import config as config_module  # noqa: E402
 
 
@@ -44,9 +43,7 @@ def main(argv=None):
     tf = training.tf
     print(f"config   {args.config}, jit_compile={config.jit_compile}, "
           f"{config.episodes_per_image} episode(s) per image")
-    print(f"machine  {os.cpu_count()} CPU cores ({experiment.cpu_model()}, {experiment.cpu_id()}), "
-          f"TensorFlow {tf.__version__}, intra-op threads "
-          f"{tf.config.threading.get_intra_op_parallelism_threads() or 'default'}")
+    print(f"machine  {training.machine_line()}")
     rng = np.random.default_rng(0)
     for batch in batches:
         trainer = training.Trainer(config.with_overrides([f"batch_size={batch}"]), 0, 100)

@@ -20,7 +20,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 import ram  # noqa: E402,F401  (sets the TensorFlow log level before TensorFlow loads)
 from ram import config as config_module  # noqa: E402
-from ram import experiment  # noqa: E402
 
 
 def main(argv=None):
@@ -41,7 +40,6 @@ def main(argv=None):
 
     from ram import data
     from ram import training
-    tf = training.tf
     dataset = training.data_module.Dataset(config)
     trainer = training.Trainer(config, seed=0, steps_per_epoch=dataset.steps_per_epoch(args.train_batch))
 
@@ -71,8 +69,7 @@ def main(argv=None):
     print(f"config            {args.config} ({config.dataset} {config.image_size}x{config.image_size}, "
           f"{config.num_glimpses} glimpses of {config.patch_size}x{config.patch_size} x "
           f"{config.num_scales} scales, {config.core_type} core, jit_compile={config.jit_compile})")
-    print(f"machine           {os.cpu_count()} CPU cores ({experiment.cpu_model()}, {experiment.cpu_id()}), TensorFlow {tf.__version__}, "
-          f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, "
+    print(f"machine           {training.machine_line()}, "
           f"XLA_FLAGS {os.environ.get('XLA_FLAGS') or '(none)'}")
     print(f"training          {train_rate:,.0f} images/s (batch {args.train_batch}; fastest of "
           f"{args.epochs} whole epochs after {args.warmup_epochs} untimed)")

@@ -195,6 +195,13 @@ def machine_info():
             "tensorflow_threads": tf.config.threading.get_intra_op_parallelism_threads()}
 
 
+def machine_line():
+    """The benchmarks' one-line account of the machine: cores, processor, TensorFlow, threads."""
+    return (f"{os.cpu_count()} CPU cores ({experiment.cpu_model()}, {experiment.cpu_id()}), "
+            f"TensorFlow {tf.__version__}, intra-op threads "
+            f"{tf.config.threading.get_intra_op_parallelism_threads() or 'default'}")
+
+
 def library_versions():
     return {"python": platform.python_version(), "numpy": np.__version__,
             "tensorflow": tf.__version__, "keras": keras.__version__}

@@ -129,6 +129,65 @@ def _gradients(model, loss_name, images, labels):
         if gradient is not None and float(tf.reduce_max(tf.abs(gradient))) > 0}
 
 
+@pytest.mark.parametrize("policy_trains_core, reinforce_reaches", [
+    (False, {"location_network"}),
+    # As in the Torch reference: REINFORCE also trains what h_{t-1} is made of.
+    (True, {"location_network", "core_network", "glimpse_network"}),
+])
+def test_each_loss_reaches_only_its_own_networks(policy_trains_core, reinforce_reaches):
+    model = model_module.RecurrentAttentionModel(
+        small_config(policy_trains_core=policy_trains_core), seed=3)
+    images = tf.random.uniform((16, 28, 28, 1))
+    labels = tf.constant(np.arange(16) % 10)
+    reached = {name: {network for network, hit in _gradients(model, name, images, labels).items()
+                      if hit}
+               for name in ("cross_entropy", "reinforce", "baseline_loss")}
+    assert reached["cross_entropy"] == {"glimpse_network", "core_network", "action_network"}
+    assert reached["reinforce"] == reinforce_reaches
+    assert reached["baseline_loss"] == {"baseline_network"}
+
+
+def test_mean_path_episode_makes_each_images_first_training_episode_follow_the_means():
+    config = small_config(episodes_per_image=3, mean_path_episode=True)
+    model = model_module.RecurrentAttentionModel(config, seed=4)
+    images = np.random.default_rng(5).random((4, 28, 28, 1)).astype(np.float32)
+    outputs = model(images, training=True, episodes=3)
+    locations = outputs["locations"].numpy().reshape(4, 3, config.num_glimpses, 2)
+    means = np.clip(outputs["means"].numpy().reshape(4, 3, config.num_glimpses, 2), -1, 1)
+    np.testing.assert_allclose(locations[:, 0], means[:, 0], atol=1e-6)  # the mean path
+    assert np.abs(locations[:, 1:] - means[:, 1:]).min(axis=-1).mean() > 1e-3  # sampled
+    # A mean-path step's log-probability is the Gaussian's peak, log(1 / (2 pi std^2)).
+    peak = -2 * np.log(config.location_std) - np.log(2 * np.pi)
+    log_probs = outputs["log_probs"].numpy().reshape(4, 3, config.num_glimpses)
+    np.testing.assert_allclose(log_probs[:, 0], peak, rtol=1e-5)
+    # Evaluation is unchanged: sampled rollouts sample every episode.
+    sampled = model(images, sample=True, episodes=3)
+    assert np.abs(sampled["locations"].numpy() - np.clip(sampled["means"].numpy(), -1, 1)).min(
+        axis=-1).min() > 0
+    with pytest.raises(config_module.ConfigError, match="mean_path_episode"):
+        small_config(mean_path_episode=True)
+
+
+def test_gaussian_log_prob_matches_the_formula():
+    sample = np.array([[0.3, -0.2]], np.float32)
+    mean = np.array([[0.1, 0.1]], np.float32)
+    std = 0.2
+    expected = sum(-0.5 * ((s - m) / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)
+                   for s, m in zip(sample[0], mean[0]))
+    assert float(model_module.gaussian_log_prob(sample, mean, std)[0]) == pytest.approx(expected, 1e-5)
+
+
+def _gradients(model, loss_name, images, labels):
+    with tf.GradientTape() as tape:
+        outputs = model(images, training=True)
+        loss = training.hybrid_loss(outputs, labels, model.config)[loss_name]
+    variables = model.trainable_variables
+    gradients = tape.gradient(loss, variables)
+    return {variable.path.split("/")[0]: 0.0 for variable in variables} | {
+        variable.path.split("/")[0]: 1.0 for variable, gradient in zip(variables, gradients)
+        if gradient is not None and float(tf.reduce_max(tf.abs(gradient))) > 0}
+
+
 def test_each_loss_reaches_only_its_own_networks():
     model = model_module.RecurrentAttentionModel(small_config(), seed=3)
     images = tf.random.uniform((16, 28, 28, 1))
