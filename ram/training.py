@@ -7,6 +7,9 @@ Loss, for a batch of `B` episodes of `T` glimpses, reward `R = 1` when the class
     baseline      = mean_{B,T}( (b_t - R)^2 )                            trains baseline
     total         = cross_entropy + reinforce_weight * reinforce + baseline_weight * baseline
 
+With `policy_trains_core`, REINFORCE also trains the core and glimpse networks (the location network
+then reads an unstopped h_{t-1}), so `reinforce_weight` sets its share against the cross-entropy.
+
 REINFORCE sums over the steps of an episode (each step's log-probability is weighted by the same
 episode reward) and averages over the batch. With `episodes_per_image = M` above 1, a batch of
 `batch_size` images holds `B = batch_size * M` episodes: each image is rolled out M times with its
