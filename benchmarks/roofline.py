@@ -20,7 +20,6 @@ import collections
 import pathlib
 import re
 import sys
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 import ram  # noqa: E402,F401  (keeps TensorFlow quiet)
 from ram import cli  # noqa: E402
 from ram import config as config_module  # noqa: E402
+from step_time import best_seconds, random_batch  # noqa: E402  (benchmarks/step_time.py)
 
 _DEFINITION = re.compile(r"%([\w.\-]+) = \w+\[([\d,]*)\]")
 _DOT = re.compile(r"%[\w.\-]+ = \w+\[([\d,]*)\]\S* dot\(%([\w.\-]+), %([\w.\-]+)\), "
@@ -65,19 +65,6 @@ def hlo_dots(hlo_text):
     return dots
 
 
-def best_seconds(call, rounds=5, repeats=10):
-    """Fastest mean time of `call` over `rounds` rounds of `repeats` calls, after one untimed call."""
-    call()
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            result = call()
-        result.numpy()
-        best = min(best, (time.perf_counter() - start) / repeats)
-    return best
-
-
 def main(argv=None):
     parser = cli.doc_parser(__doc__)
     parser.add_argument("config", nargs="?", default="run_mnist", help="run module (default run_mnist)")
@@ -104,14 +91,11 @@ def main(argv=None):
     print(f"machine  {training.machine_line()}")
     rng = np.random.default_rng(0)
     trainer = training.Trainer(config, 0, 100)
-    images = tf.constant(rng.integers(0, 256, (batch, config.image_size, config.image_size, 1),
-                                      dtype=np.uint8))
-    labels = tf.constant(rng.integers(0, config.num_classes, batch, dtype=np.int32))
+    images, labels = random_batch(config, batch, rng)
     hlo = trainer.train_step.experimental_get_compiler_ir(images, labels)(stage="optimized_hlo")
     dots = hlo_dots(hlo)
     step_flops = sum(dot.flops for dot in dots)
-    shapes = collections.Counter((dot.lhs, dot.rhs, dot.lhs_contracting, dot.rhs_contracting)
-                                 for dot in dots)
+    shapes = {(dot.lhs, dot.rhs, dot.lhs_contracting, dot.rhs_contracting) for dot in dots}
     print(f"matrix products in the compiled train step: {len(dots)} ({len(shapes)} shapes), "
           f"{step_flops / 1e6:,.1f} MFLOP per step, {step_flops / batch / 1e6:.2f} MFLOP per image")
 
@@ -124,8 +108,7 @@ def main(argv=None):
     print(f"peak     {size}x{size} matrix product: {peak / 1e9:,.1f} GFLOP/s; the step's products "
           f"at that rate take {1000 * step_flops / peak:.2f} ms: at most {peak_images:,.0f} images/s")
 
-    trainer.train_step(images, labels).numpy()
-    step_seconds = best_seconds(lambda: trainer.train_step(images, labels), repeats=30)
+    step_seconds = best_seconds(lambda: trainer.train_step(images, labels))
     rate = step_flops / step_seconds
     print(f"step     the whole compiled train step: {1000 * step_seconds:.2f} ms, {batch / step_seconds:,.0f} "
           f"images/s; its products run at {rate / 1e9:,.1f} GFLOP/s, {100 * rate / peak:.0f}% of the peak")

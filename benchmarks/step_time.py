@@ -21,6 +21,30 @@ from ram import cli  # noqa: E402
 from ram import config as config_module  # noqa: E402
 
 
+def random_batch(config, batch, rng):
+    """`batch` images of random uint8 pixels and random labels for `config`, as tensors."""
+    import numpy as np
+    from ram import training
+    tf = training.tf
+    images = rng.integers(0, 256, (batch, config.image_size, config.image_size, 1), dtype=np.uint8)
+    labels = rng.integers(0, config.num_classes, batch, dtype=np.int32)
+    return tf.constant(images), tf.constant(labels)
+
+
+def best_seconds(call, rounds=5, repeats=30):
+    """Fastest mean time of `call` (which returns a tensor) over `rounds` rounds of `repeats`
+    calls, after one untimed call."""
+    call().numpy()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            result = call()
+        result.numpy()
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return best
+
+
 def main(argv=None):
     parser = cli.doc_parser(__doc__)
     parser.add_argument("config", nargs="?", default="run_mnist", help="run module (default run_mnist)")
@@ -40,24 +64,14 @@ def main(argv=None):
         cli.fail(error)
     import numpy as np
     from ram import training
-    tf = training.tf
     print(f"config   {args.config}, jit_compile={config.jit_compile}, "
           f"{config.episodes_per_image} episode(s) per image")
     print(f"machine  {training.machine_line()}")
     rng = np.random.default_rng(0)
     for batch in batches:
         trainer = training.Trainer(config.with_overrides([f"batch_size={batch}"]), 0, 100)
-        images = tf.constant(rng.integers(0, 256, (batch, config.image_size, config.image_size, 1),
-                                          dtype=np.uint8))
-        labels = tf.constant(rng.integers(0, config.num_classes, batch, dtype=np.int32))
-        trainer.train_step(images, labels).numpy()
-        best = float("inf")
-        for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(30):
-                values = trainer.train_step(images, labels)
-            values.numpy()
-            best = min(best, (time.perf_counter() - start) / 30)
+        images, labels = random_batch(config, batch, rng)
+        best = best_seconds(lambda: trainer.train_step(images, labels))
         print(f"batch {batch:5d}  {1000 * best:7.2f} ms/step  {batch / best:9,.0f} images/s  "
               f"{1e6 * best / batch:8.1f} us/image")
     return 0
