@@ -60,6 +60,7 @@ TEST_SAMPLES = 10  # Also report the test accuracy of the mean of 10 sampled epi
 RUNS = 3  # Independent runs; main() reports their mean and standard deviation.
 SEED = 0  # Run i uses seed SEED + i.
 JIT_COMPILE = True  # XLA compilation of the train and eval steps (faster on CPU).
+STEPS_PER_EXECUTION = 10  # Train steps per call of the compiled step: the same weights, faster.
 
 
 def main(argv=None):

@@ -3,9 +3,9 @@
     python benchmarks/throughput.py                       # run_mnist
     python benchmarks/throughput.py run_translated_mnist --set jit_compile=true
 
-Training: whole epochs of `train_step` on batches of `--train-batch` (default 128), as `run_*.py`
-trains them (data made in a prefetch thread, generated afresh for the translated and cluttered
-tasks); the first epoch, which compiles and warms up, is not timed. Inference: `eval_step` on
+Training: whole epochs of `Trainer.fit_batches` on batches of `--train-batch` (default 128), as
+`run_*.py` trains them (data made in a prefetch thread, generated afresh for the translated and
+cluttered tasks; the config's `steps_per_execution` steps per call); the first epoch, which compiles and warms up, is not timed. Inference: `eval_step` on
 batches of `--eval-batch` (default 1000). Also prints the time to make one epoch's data alone, and
 one whole epoch (training plus validation).
 """
@@ -38,15 +38,14 @@ def main(argv=None):
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
 
-    from ram import data
     from ram import training
     dataset = training.data_module.Dataset(config)
     trainer = training.Trainer(config, seed=0, steps_per_epoch=dataset.steps_per_epoch(args.train_batch))
 
     def train_epoch(epoch):
         start = time.perf_counter()
-        for images, labels in data.prefetch(dataset.train_batches(epoch, 0, args.train_batch)):
-            trainer.train_step(images, labels).numpy()
+        for _ in trainer.fit_batches(dataset.train_batches(epoch, 0, args.train_batch)):
+            pass
         return time.perf_counter() - start
 
     # The first epoch compiles the steps (two batch shapes) and runs slowly for a while after;
@@ -68,7 +67,8 @@ def main(argv=None):
 
     print(f"config            {args.config} ({config.dataset} {config.image_size}x{config.image_size}, "
           f"{config.num_glimpses} glimpses of {config.patch_size}x{config.patch_size} x "
-          f"{config.num_scales} scales, {config.core_type} core, jit_compile={config.jit_compile})")
+          f"{config.num_scales} scales, {config.core_type} core, jit_compile={config.jit_compile}, "
+          f"{config.steps_per_execution} steps per call)")
     print(f"machine           {training.machine_line()}, "
           f"XLA_FLAGS {os.environ.get('XLA_FLAGS') or '(none)'}")
     print(f"training          {train_rate:,.0f} images/s (batch {args.train_batch}; fastest of "

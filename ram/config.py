@@ -74,6 +74,7 @@ class Config:
     runs: int = 3  # Independent training runs started by main().
     seed: int = 0  # Seed of the first run; run i uses seed + i.
     jit_compile: bool = False  # Compile the train and eval steps with XLA.
+    steps_per_execution: int = 1  # Train steps per call of the compiled step (a loop inside it).
 
     # ------------------------------------------------------------------------------------------
     def validate(self):
@@ -96,7 +97,7 @@ class Config:
         for name in ("image_size", "patch_size", "num_scales", "scale_factor", "glimpse_hidden",
                      "location_hidden", "glimpse_size", "core_size", "num_glimpses", "batch_size",
                      "eval_batch_size", "epochs", "runs", "clutter_size", "validation_size",
-                     "episodes_per_image"):
+                     "episodes_per_image", "steps_per_execution"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("num_clutter", "patience", "location_network_hidden", "seed", "train_shift",
@@ -191,9 +192,9 @@ class Config:
                 if getattr(self, name) != getattr(other, name)]
 
 
-# Fields that change only what a finished run reports, never its training: a run may resume with
-# other values of these.
-REPORT_ONLY = ("test_samples",)
+# Fields that change only what a finished run reports, or how fast it trains, never what it learns:
+# a run may resume with other values of these.
+REPORT_ONLY = ("test_samples", "steps_per_execution")
 
 
 def _field_type(field):

@@ -215,6 +215,33 @@ class Dataset:
             yield self._make(self.train_digits[index], rng), self.train_labels[index]
 
 
+def group_batches(batches, size):
+    """Stacks runs of `size` consecutive batches of one shape, for `size` train steps in one call.
+
+    Yields `(images, labels, stacked)`: `stacked` batches have a leading axis of `size`
+    (`[size, batch, ...]`); a batch of another shape (an epoch's smaller last batch) and the
+    batches left over at the end come one at a time, unstacked, in their order. `size` 1 passes
+    every batch through unstacked.
+    """
+    pending = []
+
+    def flush():
+        for images, labels in pending:
+            yield images, labels, False
+        pending.clear()
+
+    for images, labels in batches:
+        if pending and images.shape != pending[0][0].shape:
+            yield from flush()
+        pending.append((images, labels))
+        if size > 1 and len(pending) == size:
+            yield np.stack([i for i, _ in pending]), np.stack([l for _, l in pending]), True
+            pending.clear()
+        elif size == 1:
+            yield from flush()
+    yield from flush()
+
+
 def prefetch(batches, depth=2):
     """Runs a batch generator in a background thread, `depth` batches ahead.
 

@@ -128,6 +128,7 @@ class Trainer:
         self.optimizer = make_optimizer(config, steps_per_epoch)
         self.optimizer.build(self.model.trainable_variables)
         self.train_step = tf.function(self._train_step, jit_compile=config.jit_compile)
+        self.train_steps = tf.function(self._train_steps, jit_compile=config.jit_compile)
         self.eval_step = tf.function(self._eval_step, jit_compile=config.jit_compile)
 
     def _train_step(self, images, labels):
@@ -150,6 +151,41 @@ class Trainer:
         self.optimizer.apply_gradients(zip(gradients, variables))
         losses["finite"] = tf.cast(finite, tf.float32)
         return tf.stack([losses[name] for name in _METRICS])
+
+    def _train_steps(self, images, labels):
+        """`len(labels)` train steps in one call, on `images[k]` and `labels[k]` in turn.
+
+        Returns one row of metrics per step, as `train_step` does. The loop stops after a
+        non-finite step (whose row has `finite` 0); the rows of the steps it skipped are zeros.
+        One call instead of one per batch saves Python's and TensorFlow's per-call work.
+        """
+        count = tf.shape(labels)[0]
+        rows = tf.zeros([count, len(_METRICS)])
+
+        def go_on(step, rows):
+            last = rows[tf.maximum(step - 1, 0), -1]
+            return tf.logical_and(step < count, tf.logical_or(step == 0, last > 0))
+
+        def one_step(step, rows):
+            values = self._train_step(images[step], labels[step])
+            return step + 1, tf.tensor_scatter_nd_update(rows, [[step]], values[None])
+
+        _, rows = tf.while_loop(go_on, one_step, (tf.constant(0), rows))
+        return rows
+
+    def fit_batches(self, batches):
+        """Trains on `batches` of `(images, labels)`, `steps_per_execution` steps per call.
+
+        Makes and groups the batches in a background thread, and yields each step's metrics
+        (a NumPy row in `_METRICS` order) and its batch size, in order.
+        """
+        grouped = data_module.group_batches(batches, self.config.steps_per_execution)
+        for images, labels, stacked in data_module.prefetch(grouped):
+            if stacked:
+                rows = self.train_steps(images, labels).numpy()
+                yield from zip(rows, [labels.shape[1]] * len(rows))
+            else:
+                yield self.train_step(images, labels).numpy(), len(labels)
 
     def _eval_step(self, images, labels):
         images = as_model_input(images)
@@ -287,16 +323,16 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
                                   verbose=1 if verbose >= 2 else 0)
         sums = np.zeros(len(_METRICS))
         seen = 0
-        batches = data_module.prefetch(dataset.train_batches(epoch, seed, config.batch_size))
-        for step, (images, labels) in enumerate(batches):
-            values = trainer.train_step(images, labels).numpy()
+        rows = trainer.fit_batches(dataset.train_batches(epoch, seed, config.batch_size))
+        for step, (values, size) in enumerate(rows):
             if values[-1] < 1:
+                rows.close()
                 results["stopped"] = (f"non-finite loss or gradient at epoch {epoch}, step {step + 1}; "
                                       "the last good checkpoint is kept")
                 storage.write_json(output_dir / RESULTS_FILE, results)
                 raise TrainingError(results["stopped"])
-            sums += values * len(labels)
-            seen += len(labels)
+            sums += values * size
+            seen += size
             if verbose >= 2 and (step % 10 == 0 or step == steps - 1):
                 bar.update(step + 1, [("loss", sums[0] / seen), ("reward", sums[4] / seen)])
         validation = trainer.accuracy(dataset.validation_images, dataset.validation_labels)

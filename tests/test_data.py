@@ -89,6 +89,26 @@ def test_prefetch_keeps_order_and_passes_errors_on():
         next(produced)
 
 
+def test_group_batches_stacks_runs_of_one_shape_and_passes_the_rest_in_order():
+    batches = [(np.full((4, 2), i), np.full(4, i)) for i in range(7)] + [(np.full((3, 2), 7),
+                                                                          np.full(3, 7))]
+    grouped = list(data_module.group_batches(iter(batches), 3))
+    assert [stacked for _, _, stacked in grouped] == [True, True, False, False]
+    assert grouped[0][0].shape == (3, 4, 2) and grouped[0][1].shape == (3, 4)
+    # Every batch comes out once, in its order, whether stacked or not.
+    out = [(images[k], labels[k]) for images, labels, stacked in grouped if stacked
+           for k in range(3)] + [(images, labels) for images, labels, stacked in grouped
+                                 if not stacked]
+    assert [int(labels[0]) for _, labels in out] == list(range(8))
+    for (images, labels), (expected_images, expected_labels) in zip(out, batches):
+        np.testing.assert_array_equal(images, expected_images)
+        np.testing.assert_array_equal(labels, expected_labels)
+    # A smaller batch in the middle breaks a run: the batches before it come unstacked.
+    mixed = [batches[0], batches[7], batches[1], batches[2], batches[3]]
+    assert [s for _, _, s in data_module.group_batches(iter(mixed), 3)] == [False, False, True]
+    assert all(not s for _, _, s in data_module.group_batches(iter(batches), 1))
+
+
 def test_shift_moves_each_image_by_at_most_the_shift_with_zero_fill():
     images = np.zeros((200, 28, 28), np.uint8)
     images[:, 10:18, 10:18] = 255

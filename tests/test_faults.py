@@ -69,9 +69,11 @@ class PoisonedDataset(data_module.Dataset):
             yield images, labels
 
 
-def test_a_nan_loss_stops_the_run_and_keeps_the_good_weights(tmp_path):
+@pytest.mark.parametrize("steps_per_execution", [1, 2])
+def test_a_nan_loss_stops_the_run_and_keeps_the_good_weights(tmp_path, steps_per_execution):
     config = config_module.Config(num_glimpses=2, glimpse_hidden=16, location_hidden=8,
-                                  glimpse_size=32, core_size=32, epochs=3, batch_size=64).validate()
+                                  glimpse_size=32, core_size=32, epochs=3, batch_size=64,
+                                  steps_per_execution=steps_per_execution).validate()
     dataset = PoisonedDataset(config, limit=256)
     with pytest.raises(training.TrainingError, match="epoch 2, step 1"):
         training.train(config, tmp_path, seed=0, dataset=dataset, verbose=0)

@@ -220,6 +220,25 @@ def test_several_episodes_per_image_roll_each_image_out_with_its_own_noise():
     assert np.abs(first - first.mean(axis=1, keepdims=True)).max() < 6 * config.location_std
 
 
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_several_steps_per_call_train_exactly_as_one_step_per_call(jit_compile):
+    outcomes = []
+    for steps in (1, 3):
+        config = tiny_config(steps_per_execution=steps, jit_compile=jit_compile)
+        dataset = data_module.Dataset(config, limit=288)
+        trainer = training.Trainer(config, seed=2, steps_per_epoch=dataset.steps_per_epoch(32))
+        rows = list(trainer.fit_batches(dataset.train_batches(1, 2, config.batch_size)))
+        weights = {name: variable.numpy() for name, variable in trainer.model.weight_dict().items()}
+        outcomes.append((rows, weights, int(trainer.optimizer.iterations.numpy())))
+    (rows, weights, iterations), (grouped_rows, grouped_weights, grouped_iterations) = outcomes
+    # 288 images: 9 batches of 32, three calls of three steps against nine calls of one.
+    assert [size for _, size in rows] == [size for _, size in grouped_rows] == [32] * 9
+    assert iterations == grouped_iterations == 9
+    np.testing.assert_array_equal(np.array([r for r, _ in rows]),
+                                  np.array([r for r, _ in grouped_rows]))
+    assert all(np.array_equal(weights[name], grouped_weights[name]) for name in weights)
+
+
 def test_a_checkpoint_from_before_a_new_config_field_resumes(tmp_path):
     config = tiny_config(epochs=2)
     training.train(config, tmp_path, seed=3, limit=64, verbose=0, stop_after=1)
