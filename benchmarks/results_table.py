@@ -5,8 +5,9 @@
 
 One row per experiment: the task, glimpses, runs, mean +/- std test accuracy (and error), each run's
 test accuracy, the best epochs and minutes per run, all read from the summary and the runs'
-results.json files, never typed by hand; and, where benchmarks/sampled_accuracy.py has written
-sampled_accuracy.json beside the summary, the mean accuracy over sampled episodes.
+results.json files, never typed by hand; and the mean accuracy over sampled episodes, from
+sampled_accuracy.json beside the summary where benchmarks/sampled_accuracy.py has written one, else
+as the runs reported it themselves.
 """
 
 import argparse
@@ -48,11 +49,22 @@ def task_order(path):
 
 
 def experiment_figures(path):
-    """(summary, runs' results, sampled_accuracy.json or None) of one summary.json."""
+    """(summary, runs' results, sampled figures or None) of one summary.json.
+
+    The sampled figures are those of sampled_accuracy.json beside the summary where
+    benchmarks/sampled_accuracy.py wrote one, else those the runs reported themselves (runs with
+    `test_samples` above 0 put their mean in the summary), else None.
+    """
     summary = json.loads(path.read_text())
     runs = [json.loads(results.read_text()) for results in experiment.run_results_paths(path, summary)]
     sampled_path = path.with_name("sampled_accuracy.json")
-    sampled = json.loads(sampled_path.read_text()) if sampled_path.is_file() else None
+    sampled = None
+    if sampled_path.is_file():
+        sampled = json.loads(sampled_path.read_text())
+    elif summary.get("test_accuracy_sampled_mean") is not None:
+        sampled = {key: summary[key] for key in ("test_accuracy_sampled_mean",
+                                                 "test_accuracy_sampled_std")}
+        sampled["samples"] = summary["test_samples"]
     return summary, runs, sampled
 
 

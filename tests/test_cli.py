@@ -209,7 +209,9 @@ def test_results_table_reads_the_summary_and_sampled_figures(trained, tmp_path):
     assert result.returncode == 0, result.stderr
     row = result.stdout.strip().splitlines()[-1]
     assert row.startswith("| MNIST 28x28") and f"**{100 * summary['test_accuracy_mean']:.2f}% +/- " in row
-    assert row.endswith("| - |")  # no sampled_accuracy.json beside this summary
+    # No sampled_accuracy.json beside this summary: the runs' own figure (10 sampled episodes).
+    assert row.endswith(f"| {100 * summary['test_accuracy_sampled_mean']:.2f}% +/- "
+                        f"{100 * summary['test_accuracy_sampled_std']:.2f} (10) |")
     copy = tmp_path / "summary.json"
     copy.write_text(json.dumps(summary))
     for run_name in ("run_0", "run_1"):
@@ -218,7 +220,7 @@ def test_results_table_reads_the_summary_and_sampled_figures(trained, tmp_path):
     (tmp_path / "sampled_accuracy.json").write_text(json.dumps(
         {"samples": 10, "test_accuracy_sampled_mean": 0.9953, "test_accuracy_sampled_std": 0.0004}))
     result = run("benchmarks/results_table.py", copy)
-    assert result.stdout.strip().endswith("| 99.53% +/- 0.04 (10) |")
+    assert result.stdout.strip().endswith("| 99.53% +/- 0.04 (10) |")  # The file comes first.
     result = run("benchmarks/results_table.py", "--compare", copy)
     error = 100 * (1 - summary["test_accuracy_mean"])
     assert f"| MNIST 28x28 | 1.07% | 0.67% | **{error:.2f}%** (2 runs) | **0.47%** (M = 10) |" in result.stdout
