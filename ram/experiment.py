@@ -104,11 +104,8 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
     """Trains `runs` runs of `config` under `output_dir`; returns the summary dict."""
     runs = runs or config.runs
     output_dir = pathlib.Path(output_dir)
-    cores = os.cpu_count() or 1
-    processes = max(1, min(runs, processes or cores))
-    # TensorFlow threads per run; RAM_THREADS overrides the even share (for benchmarks, or to leave
-    # cores free).
-    threads = int(os.environ.get("RAM_THREADS") or max(1, cores // processes))
+    # A resumed experiment shares the cores among the runs still to train, not the finished ones.
+    processes, threads = share_cores(unfinished_runs(output_dir, runs) if resume else runs, processes)
     jobs = []
     for index in range(runs):
         run_name = f"[run {index}] " if runs > 1 else ""
@@ -133,6 +130,28 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
     if errors:
         raise RuntimeError("; ".join(errors))
     return summary
+
+
+def share_cores(runs, processes=None):
+    """`(processes, threads)` for `runs` runs to train: at most one process per core (or
+    `processes`), and the cores shared out evenly as TensorFlow threads; RAM_THREADS overrides the
+    share (for benchmarks, or to leave cores free)."""
+    cores = os.cpu_count() or 1
+    processes = max(1, min(runs, processes or cores))
+    return processes, int(os.environ.get("RAM_THREADS") or max(1, cores // processes))
+
+
+def unfinished_runs(output_dir, runs):
+    """How many of `runs` runs under `output_dir` have no complete `results.json` (at least 1)."""
+    count = 0
+    for index in range(runs):
+        try:
+            complete = storage.read_json(pathlib.Path(output_dir) / f"run_{index}" / "results.json",
+                                         "results").get("complete")
+        except (storage.StorageError, AttributeError):
+            complete = False
+        count += not complete
+    return max(1, count)
 
 
 def summarize(config, results, output_dir, seconds, processes, threads):

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import time
 
 import numpy as np
@@ -270,3 +271,24 @@ def test_cpu_id_tells_processors_of_one_name_apart(tmp_path, family, model, flag
     cpuinfo.write_text(block.format(0) + block.format(1))
     assert experiment.cpu_id(cpuinfo) == expected
     assert experiment.cpu_id(tmp_path / "missing") == "unknown"
+
+
+def test_a_resumed_experiment_shares_the_cores_among_its_unfinished_runs(tmp_path):
+    for index, content in enumerate(['{"complete": true}', '{"complete": false}', "{broken", None]):
+        (tmp_path / f"run_{index}").mkdir()
+        if content is not None:
+            (tmp_path / f"run_{index}" / "results.json").write_text(content)
+    # run_0 is done; run_1 is half-way, run_2's results are corrupt, run_3 has none, run_4 no folder.
+    assert experiment.unfinished_runs(tmp_path, 5) == 4
+    assert experiment.unfinished_runs(tmp_path, 1) == 1  # None left still counts one process.
+
+
+def test_the_cores_are_shared_among_the_runs_to_train(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.delenv("RAM_THREADS", raising=False)
+    assert experiment.share_cores(3) == (3, 1)
+    assert experiment.share_cores(1) == (1, 4)  # One run left (say, on --resume) gets every core.
+    assert experiment.share_cores(8) == (4, 1)
+    assert experiment.share_cores(3, processes=2) == (2, 2)
+    monkeypatch.setenv("RAM_THREADS", "1")
+    assert experiment.share_cores(1) == (1, 1)
