@@ -5,8 +5,9 @@
 
 Training: whole epochs of `Trainer.fit_batches` on batches of `--train-batch` (default 128), as
 `run_*.py` trains them (data made in a prefetch thread, generated afresh for the translated and
-cluttered tasks; the config's `steps_per_execution` steps per call); the first epoch, which compiles and warms up, is not timed. Inference: `eval_step` on
-batches of `--eval-batch` (default 1000). Also prints the time to make one epoch's data alone, and
+cluttered tasks; the config's `steps_per_execution` steps per call); the first epoch, which
+compiles and warms up, is not timed. Inference: `eval_step` on batches of `--eval-batch` (default
+1000). Also prints the time to make one epoch's data alone, and
 one whole epoch (training plus validation).
 """
 
@@ -48,8 +49,8 @@ def main(argv=None):
             pass
         return time.perf_counter() - start
 
-    # The first epoch compiles the steps (two batch shapes) and runs slowly for a while after;
-    # every figure below is from later, steady-state epochs.
+    # The first epoch compiles the steps (stacked batches, one full batch and the smaller last one)
+    # and runs slowly for a while after; every figure below is from later, steady-state epochs.
     for epoch in range(1, 1 + args.warmup_epochs):
         train_epoch(epoch)
     seconds = [train_epoch(epoch) for epoch in range(10, 10 + args.epochs)]

@@ -235,7 +235,8 @@ def group_batches(batches, size):
             yield from flush()
         pending.append((images, labels))
         if size > 1 and len(pending) == size:
-            yield np.stack([i for i, _ in pending]), np.stack([l for _, l in pending]), True
+            images, labels = zip(*pending)
+            yield np.stack(images), np.stack(labels), True
             pending.clear()
         elif size == 1:
             yield from flush()
