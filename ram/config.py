@@ -194,7 +194,7 @@ class Config:
 
 # Fields that change only what a finished run reports, or how fast it trains, never what it learns:
 # a run may resume with other values of these.
-REPORT_ONLY = ("test_samples", "steps_per_execution")
+NON_TRAINING_FIELDS = ("test_samples", "steps_per_execution")
 
 
 def _field_type(field):

@@ -399,7 +399,7 @@ def _with_defaults(values, source):
 
 def _training_fields(values):
     """A config dict without the fields that change only what a finished run reports."""
-    return {key: value for key, value in values.items() if key not in config_module.REPORT_ONLY}
+    return {key: value for key, value in values.items() if key not in config_module.NON_TRAINING_FIELDS}
 
 
 def _save_checkpoint(path, trainer, best_arrays, results, stale, config, seed):
