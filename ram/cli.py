@@ -112,12 +112,21 @@ def run_main(module, argv=None):
             fail(f"{output} already holds runs ({', '.join(taken)}); "
                  "pass --resume to continue them or choose another --output")
 
+    from ram import experiment
+    if args.resume:
+        # A checkpoint of other values is refused here, once, rather than in every process.
+        for index in range(config.runs):
+            checkpoint = output / f"run_{index}" / "checkpoint.h5"
+            if checkpoint.exists():
+                try:
+                    experiment.read_checkpoint(checkpoint, config, config.seed + index, arrays=False)
+                except storage.StorageError as error:
+                    fail(error)
     from ram import data as data_module
     try:
         data_module.load_mnist(args.data)  # Fail here, once, rather than in every process.
     except data_module.DataError as error:
         fail(error)
-    from ram import experiment
     # A progress bar on a terminal; one line per epoch in a log file.
     verbose = 0 if args.quiet else (2 if sys.stdout.isatty() else 1)
     print(f"{module_name}: {config.runs} run(s) of {config.epochs} epochs into {output}",

@@ -8,6 +8,7 @@ deviation.
 """
 
 import contextlib
+import json
 import multiprocessing
 import os
 import pathlib
@@ -16,6 +17,7 @@ import statistics
 import sys
 import time
 
+from ram import config as config_module
 from ram import storage
 
 SUMMARY_FILE = "summary.json"
@@ -57,6 +59,34 @@ def cpu_id(cpuinfo_path="/proc/cpuinfo"):
         units = ["AVX2"] if "avx2" in flags else []
     text = f"family {fields.get('cpu family', '?')} model {fields.get('model', '?')}"
     return f"{text}, {' '.join(units)}" if units else text
+
+
+def read_checkpoint(path, config, seed, arrays=True):
+    """`({name: array}, state)` of the checkpoint at `path`, once it is known that a run of `config`
+    and `seed` may resume from it: the same seed and the same training fields (a field added since
+    the checkpoint was written counts as its default). Otherwise a StorageError names the values
+    that differ. With `arrays=False` only the state is read (for the check before any run starts,
+    here so that the parent process need not import TensorFlow)."""
+    loaded, attributes = storage.load_arrays(path, "checkpoint", attributes_only=not arrays)
+    try:
+        state = json.loads(attributes["state"])
+        saved_config, saved_seed = state["config"], state["seed"]
+    except (KeyError, TypeError, json.JSONDecodeError):
+        raise storage.StorageError(f"{path} is not a RAM checkpoint") from None
+    try:
+        saved = config_module.Config.from_dict(saved_config)
+    except config_module.ConfigError as error:
+        raise storage.StorageError(f"{path} holds a config this version cannot read: {error}") from None
+    differing = [(name, old, new) for name, old, new in saved.differences(config)
+                 if name not in config_module.NON_TRAINING_FIELDS]
+    if saved_seed != seed and "seed" not in (name for name, _, _ in differing):
+        differing.append(("seed", saved_seed, seed))  # The run's own seed (run i: seed + i).
+    if differing:
+        raise storage.StorageError(
+            f"{path} was written with " + ", ".join(f"{name}={old!r}" for name, old, _ in differing)
+            + ", not " + ", ".join(f"{name}={new!r}" for name, _, new in differing)
+            + "; resume with the same values")
+    return loaded, state
 
 
 def _worker_setup():

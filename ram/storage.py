@@ -68,8 +68,9 @@ def save_arrays(path, arrays, attributes=None):
                 file.attrs[key] = value
 
 
-def load_arrays(path, what="weights file"):
-    """Reads every dataset of an HDF5 file; returns `({name: array}, {attribute: value})`."""
+def load_arrays(path, what="weights file", attributes_only=False):
+    """Reads every dataset of an HDF5 file; returns `({name: array}, {attribute: value})`. With
+    `attributes_only`, reads only the file's attributes (and returns no arrays)."""
     import h5py
     path = pathlib.Path(path)
     if not path.is_file():
@@ -77,8 +78,9 @@ def load_arrays(path, what="weights file"):
     arrays = {}
     try:
         with h5py.File(path, "r") as file:
-            file.visititems(lambda name, item: arrays.__setitem__(name, item[()])
-                            if isinstance(item, h5py.Dataset) else None)
+            if not attributes_only:
+                file.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                                if isinstance(item, h5py.Dataset) else None)
             attributes = {key: file.attrs[key] for key in file.attrs}
     except (OSError, KeyError, ValueError) as error:
         raise StorageError(f"{what} {path} is not a readable HDF5 file ({error})") from None
@@ -118,7 +120,7 @@ def load_weights(model, path):
 
 def read_weights_config(path):
     """The config dict stored inside a `network.h5`, or None when it has none."""
-    _, attributes = load_arrays(path)
+    _, attributes = load_arrays(path, attributes_only=True)
     if "config" not in attributes:
         return None
     try:

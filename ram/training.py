@@ -290,15 +290,7 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
     best_arrays = None
     stale = 0
     if resume and checkpoint_path.exists():
-        arrays, attributes = storage.load_arrays(checkpoint_path, "checkpoint")
-        try:
-            saved = json.loads(attributes["state"])
-        except (KeyError, json.JSONDecodeError):
-            raise storage.StorageError(f"{checkpoint_path} is not a RAM checkpoint") from None
-        if (_training_fields(_with_defaults(saved["config"], checkpoint_path))
-                != _training_fields(config.to_dict()) or saved["seed"] != seed):
-            raise storage.StorageError(
-                f"{checkpoint_path} was written with another config or seed; resume with the same ones")
+        arrays, saved = experiment.read_checkpoint(checkpoint_path, config, seed)
         trainer.restore_state(arrays, checkpoint_path)
         best_arrays = {name[len("best/"):]: value for name, value in arrays.items()
                        if name.startswith("best/")} or None
@@ -386,20 +378,6 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
                  if sampled is not None else "")
               + f"), {results['train_seconds'] / 60:.1f} min", flush=True)
     return results
-
-
-def _with_defaults(values, source):
-    """A saved config dict with the defaults of fields added since it was written, so checkpoints of
-    an older version resume unchanged."""
-    try:
-        return config_module.Config.from_dict(values).to_dict()
-    except config_module.ConfigError as error:
-        raise storage.StorageError(f"{source} holds a config this version cannot read: {error}") from None
-
-
-def _training_fields(values):
-    """A config dict without the fields that change only what a finished run reports."""
-    return {key: value for key, value in values.items() if key not in config_module.NON_TRAINING_FIELDS}
 
 
 def _save_checkpoint(path, trainer, best_arrays, results, stale, config, seed):

@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -122,6 +123,33 @@ def test_several_runs_write_a_summary_with_mean_and_std(trained):
     run_0 = json.loads((trained / "run_0" / "results.json").read_text())
     assert summary["cpu_model"] == run_0["machine"]["cpu_model"]
     assert summary["cpu_id"] == run_0["machine"]["cpu_id"]
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["--epochs", "3"], "run_0/checkpoint.h5 was written with epochs=2, not epochs=3;"),
+    (["--seed", "5"], "run_0/checkpoint.h5 was written with seed=0, not seed=5;"),
+    (["--set", "learning_rate=0.1"], "learning_rate=0.001, not learning_rate=0.1;"),
+])
+def test_resume_refuses_other_training_values_before_any_run_starts(trained, arguments, fragment):
+    # The same flags as `trained`, but one (the last --epochs given wins).
+    before = {path: path.read_bytes() for path in trained.rglob("*") if path.is_file()}
+    assert_clean_error(run("run_mnist.py", "--output", trained, "--resume", "--runs", "2",
+                           "--epochs", "2", "--limit", "256", "--set", "batch_size=32", *arguments),
+                       fragment)
+    assert {path: path.read_bytes() for path in trained.rglob("*") if path.is_file()} == before
+
+
+def test_resume_of_finished_runs_accepts_other_report_values(trained, tmp_path):
+    output = tmp_path / "copy"
+    shutil.copytree(trained, output)
+    result = run("run_mnist.py", "--output", output, "--resume", "--runs", "2", "--epochs", "2",
+                 "--limit", "256", "--set", "batch_size=32", "--set", "steps_per_execution=3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("is already complete") == 2
+    for index in (0, 1):
+        results = output / f"run_{index}" / "results.json"
+        assert json.loads(results.read_text())["test_accuracy"] == json.loads(
+            (trained / f"run_{index}" / "results.json").read_text())["test_accuracy"]
 
 
 @pytest.mark.parametrize("config, fragment", [

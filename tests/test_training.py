@@ -253,9 +253,12 @@ def test_a_checkpoint_from_before_a_new_config_field_resumes(tmp_path):
     # A config that really differs is still refused.
     (tmp_path / "other").mkdir()
     training.train(config, tmp_path / "other", seed=3, limit=64, verbose=0, stop_after=1)
-    with pytest.raises(storage.StorageError, match="another config"):
+    with pytest.raises(storage.StorageError,
+                       match=r"written with episodes_per_image=1, not episodes_per_image=2; resume"):
         training.train(tiny_config(epochs=2, episodes_per_image=2), tmp_path / "other", seed=3,
                        limit=64, verbose=0, resume=True)
+    with pytest.raises(storage.StorageError, match=r"written with seed=3, not seed=4"):
+        training.train(config, tmp_path / "other", seed=4, limit=64, verbose=0, resume=True)
 
 
 @pytest.mark.parametrize("family, model, flags, expected", [
