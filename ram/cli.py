@@ -114,14 +114,12 @@ def run_main(module, argv=None):
 
     from ram import experiment
     if args.resume:
-        # A checkpoint of other values is refused here, once, rather than in every process.
+        # A run saved with other values is refused here, once, rather than in every process.
         for index in range(config.runs):
-            checkpoint = output / f"run_{index}" / "checkpoint.h5"
-            if checkpoint.exists():
-                try:
-                    experiment.read_checkpoint(checkpoint, config, config.seed + index, arrays=False)
-                except storage.StorageError as error:
-                    fail(error)
+            try:
+                experiment.check_resume(output / f"run_{index}", config, config.seed + index)
+            except storage.StorageError as error:
+                fail(error)
     from ram import data as data_module
     try:
         data_module.load_mnist(args.data)  # Fail here, once, rather than in every process.

@@ -192,9 +192,10 @@ class Config:
                 if getattr(self, name) != getattr(other, name)]
 
 
-# Fields that change only what a finished run reports, or how fast it trains, never what it learns:
-# a run may resume with other values of these.
-NON_TRAINING_FIELDS = ("test_samples", "steps_per_execution")
+# Fields that change only what a finished run reports, how fast it trains, or how many runs the
+# experiment has, never what a run learns: a run may resume with other values of these (so
+# `--runs 3 --resume` grows a one-run experiment by two runs).
+NON_TRAINING_FIELDS = ("test_samples", "steps_per_execution", "runs")
 
 
 def _field_type(field):

@@ -63,30 +63,62 @@ def cpu_id(cpuinfo_path="/proc/cpuinfo"):
 
 def read_checkpoint(path, config, seed, arrays=True):
     """`({name: array}, state)` of the checkpoint at `path`, once it is known that a run of `config`
-    and `seed` may resume from it: the same seed and the same training fields (a field added since
-    the checkpoint was written counts as its default). Otherwise a StorageError names the values
-    that differ. With `arrays=False` only the state is read (for the check before any run starts,
-    here so that the parent process need not import TensorFlow)."""
+    and `seed` may resume from it (`check_same_training`). With `arrays=False` only the state is
+    read."""
     loaded, attributes = storage.load_arrays(path, "checkpoint", attributes_only=not arrays)
     try:
         state = json.loads(attributes["state"])
-        saved_config, saved_seed = state["config"], state["seed"]
+        check_same_training(path, state["config"], state["seed"], config, seed)
     except (KeyError, TypeError, json.JSONDecodeError):
         raise storage.StorageError(f"{path} is not a RAM checkpoint") from None
+    return loaded, state
+
+
+def finished_results(run_dir, config, seed):
+    """The results of a finished run of `config` and `seed` in `run_dir` whose checkpoint is gone
+    (deleted to save space, or the run copied from `results/` without it): its `results.json` if
+    complete, else None."""
+    path = pathlib.Path(run_dir) / "results.json"
+    if not path.exists():
+        return None
+    results = storage.read_json(path, "results")
+    if not isinstance(results, dict) or not results.get("complete"):
+        return None
+    try:
+        check_same_training(path, results["config"], results["seed"], config, seed)
+    except (KeyError, TypeError):
+        raise storage.StorageError(f"{path} is not a RAM results file") from None
+    return results
+
+
+def check_resume(run_dir, config, seed):
+    """Raises StorageError if the run in `run_dir` (if any) was saved with other training values
+    than `config` and `seed`; reads no weights (for the check before any run starts, here so that
+    the parent process need not import TensorFlow)."""
+    checkpoint = pathlib.Path(run_dir) / "checkpoint.h5"
+    if checkpoint.exists():
+        read_checkpoint(checkpoint, config, seed, arrays=False)
+    else:
+        finished_results(run_dir, config, seed)
+
+
+def check_same_training(source, saved_config, saved_seed, config, seed):
+    """A run saved in `source` with `saved_config` (a dict) and `saved_seed` may go on as a run of
+    `config` and `seed` only with the same seed and training fields (a field added since it was
+    saved counts as its default); otherwise a StorageError names the values that differ."""
     try:
         saved = config_module.Config.from_dict(saved_config)
     except config_module.ConfigError as error:
-        raise storage.StorageError(f"{path} holds a config this version cannot read: {error}") from None
+        raise storage.StorageError(f"{source} holds a config this version cannot read: {error}") from None
     differing = [(name, old, new) for name, old, new in saved.differences(config)
                  if name not in config_module.NON_TRAINING_FIELDS]
     if saved_seed != seed and "seed" not in (name for name, _, _ in differing):
         differing.append(("seed", saved_seed, seed))  # The run's own seed (run i: seed + i).
     if differing:
         raise storage.StorageError(
-            f"{path} was written with " + ", ".join(f"{name}={old!r}" for name, old, _ in differing)
+            f"{source} was written with " + ", ".join(f"{name}={old!r}" for name, old, _ in differing)
             + ", not " + ", ".join(f"{name}={new!r}" for name, _, new in differing)
             + "; resume with the same values")
-    return loaded, state
 
 
 def _worker_setup():

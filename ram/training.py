@@ -295,13 +295,18 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
         best_arrays = {name[len("best/"):]: value for name, value in arrays.items()
                        if name.startswith("best/")} or None
         results = saved["results"]
+        stale = saved["stale"]
+    elif resume:
+        # A finished run whose checkpoint is gone is finished still (never trained over).
+        results = experiment.finished_results(output_dir, config, seed) or results
+    if results["complete"]:
         # The same training fields; a report-only field (or one added since) may be new.
         results["config"] = config.to_dict()
-        stale = saved["stale"]
-        if results["complete"]:
-            if verbose:
-                print(f"{run_name}{output_dir} is already complete")
-            return results
+        if verbose:
+            print(f"{run_name}{output_dir} is already complete")
+        return results
+    if resume and checkpoint_path.exists():
+        results["config"] = config.to_dict()
         # "command" and "machine" describe the first start; each resume records its own, since a
         # resumed run may continue on another machine or with another thread count.
         results.setdefault("resumed", []).append({

@@ -152,6 +152,22 @@ def test_resume_of_finished_runs_accepts_other_report_values(trained, tmp_path):
             (trained / f"run_{index}" / "results.json").read_text())["test_accuracy"]
 
 
+def test_resume_trains_only_the_runs_not_yet_finished(trained, tmp_path):
+    output = tmp_path / "copy"
+    shutil.copytree(trained, output)
+    shutil.rmtree(output / "run_1")
+    (output / "run_0" / "checkpoint.h5").unlink()  # A finished run needs only its results.json.
+    before = (output / "run_0" / "results.json").read_bytes()
+    result = run("run_mnist.py", "--output", output, "--resume", "--runs", "2", "--epochs", "2",
+                 "--limit", "256", "--set", "batch_size=32", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert (output / "run_0" / "results.json").read_bytes() == before
+    assert json.loads((output / "run_1" / "results.json").read_text())["complete"]
+    summary = json.loads((output / "summary.json").read_text())
+    assert [run["run"] for run in summary["runs"]] == ["run_0", "run_1"]
+    assert summary["processes"] == 1  # One run left to train, with both cores' threads.
+
+
 @pytest.mark.parametrize("config, fragment", [
     ("run_nothing", "no config module 'run_nothing'"),
     ("../run_mnist", "not a run module name"),

@@ -295,3 +295,18 @@ def test_the_cores_are_shared_among_the_runs_to_train(monkeypatch):
     assert experiment.share_cores(3, processes=2) == (2, 2)
     monkeypatch.setenv("RAM_THREADS", "1")
     assert experiment.share_cores(1) == (1, 1)
+
+
+def test_a_finished_run_without_its_checkpoint_is_not_trained_again(tmp_path):
+    config = tiny_config(epochs=1, runs=1)
+    first = training.train(config, tmp_path, seed=4, limit=64, verbose=0)
+    (tmp_path / "checkpoint.h5").unlink()  # Deleted to save space, or copied without it.
+    before = {name: (tmp_path / name).read_bytes() for name in ("network.h5", "results.json")}
+    # `runs` is the experiment's size, not a training value: a one-run experiment may grow.
+    again = training.train(tiny_config(epochs=1, runs=3), tmp_path, seed=4, limit=64, verbose=0,
+                           resume=True)
+    assert again["complete"] and again["test_accuracy"] == first["test_accuracy"]
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    with pytest.raises(storage.StorageError, match=r"results.json was written with epochs=1, not"):
+        training.train(tiny_config(epochs=2), tmp_path, seed=4, limit=64, verbose=0, resume=True)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
