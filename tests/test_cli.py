@@ -164,7 +164,7 @@ def test_resume_trains_only_the_runs_not_yet_finished(trained, tmp_path):
     assert (output / "run_0" / "results.json").read_bytes() == before
     assert json.loads((output / "run_1" / "results.json").read_text())["complete"]
     summary = json.loads((output / "summary.json").read_text())
-    assert [run["run"] for run in summary["runs"]] == ["run_0", "run_1"]
+    assert [entry["run"] for entry in summary["runs"]] == ["run_0", "run_1"]
     assert summary["processes"] == 1  # One run left to train, with both cores' threads.
 
 
