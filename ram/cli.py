@@ -13,6 +13,7 @@ import sys
 import threading
 
 from ram import config as config_module
+from ram import experiment
 from ram import storage
 
 # Checkpoints, weights and results of one run take a few MiB; refuse to start with less than this.
@@ -107,12 +108,12 @@ def run_main(module, argv=None):
             fail(error)
     if not args.resume:
         taken = [path.name for path in sorted(output.glob("run_*"))
-                 if (path / "results.json").exists() or (path / "checkpoint.h5").exists()]
+                 if (path / experiment.RESULTS_FILE).exists()
+                 or (path / experiment.CHECKPOINT_FILE).exists()]
         if taken:
             fail(f"{output} already holds runs ({', '.join(taken)}); "
                  "pass --resume to continue them or choose another --output")
 
-    from ram import experiment
     if args.resume:
         # A run saved with other values is refused here, once, rather than in every process.
         for index in range(config.runs):

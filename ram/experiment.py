@@ -21,6 +21,10 @@ from ram import config as config_module
 from ram import storage
 
 SUMMARY_FILE = "summary.json"
+# Each run folder's results and checkpoint (here, not in `training`, so that the parent process
+# can look at run folders without importing TensorFlow).
+RESULTS_FILE = "results.json"
+CHECKPOINT_FILE = "checkpoint.h5"
 
 
 def _cpuinfo(path="/proc/cpuinfo"):
@@ -68,9 +72,10 @@ def read_checkpoint(path, config, seed, arrays=True):
     loaded, attributes = storage.load_arrays(path, "checkpoint", attributes_only=not arrays)
     try:
         state = json.loads(attributes["state"])
-        check_same_training(path, state["config"], state["seed"], config, seed)
+        saved_config, saved_seed = state["config"], state["seed"]
     except (KeyError, TypeError, json.JSONDecodeError):
         raise storage.StorageError(f"{path} is not a RAM checkpoint") from None
+    check_same_training(path, saved_config, saved_seed, config, seed)
     return loaded, state
 
 
@@ -78,16 +83,15 @@ def finished_results(run_dir, config, seed):
     """The results of a finished run of `config` and `seed` in `run_dir` whose checkpoint is gone
     (deleted to save space, or the run copied from `results/` without it): its `results.json` if
     complete, else None."""
-    path = pathlib.Path(run_dir) / "results.json"
+    path = pathlib.Path(run_dir) / RESULTS_FILE
     if not path.exists():
         return None
     results = storage.read_json(path, "results")
     if not isinstance(results, dict) or not results.get("complete"):
         return None
-    try:
-        check_same_training(path, results["config"], results["seed"], config, seed)
-    except (KeyError, TypeError):
-        raise storage.StorageError(f"{path} is not a RAM results file") from None
+    if "config" not in results or "seed" not in results:
+        raise storage.StorageError(f"{path} is not a RAM results file")
+    check_same_training(path, results["config"], results["seed"], config, seed)
     return results
 
 
@@ -95,7 +99,7 @@ def check_resume(run_dir, config, seed):
     """Raises StorageError if the run in `run_dir` (if any) was saved with other training values
     than `config` and `seed`; reads no weights (for the check before any run starts, here so that
     the parent process need not import TensorFlow)."""
-    checkpoint = pathlib.Path(run_dir) / "checkpoint.h5"
+    checkpoint = pathlib.Path(run_dir) / CHECKPOINT_FILE
     if checkpoint.exists():
         read_checkpoint(checkpoint, config, seed, arrays=False)
     else:
@@ -108,7 +112,7 @@ def check_same_training(source, saved_config, saved_seed, config, seed):
     saved counts as its default); otherwise a StorageError names the values that differ."""
     try:
         saved = config_module.Config.from_dict(saved_config)
-    except config_module.ConfigError as error:
+    except (config_module.ConfigError, TypeError) as error:  # TypeError: not a dict at all.
         raise storage.StorageError(f"{source} holds a config this version cannot read: {error}") from None
     differing = [(name, old, new) for name, old, new in saved.differences(config)
                  if name not in config_module.NON_TRAINING_FIELDS]
@@ -208,7 +212,7 @@ def unfinished_runs(output_dir, runs):
     count = 0
     for index in range(runs):
         try:
-            complete = storage.read_json(pathlib.Path(output_dir) / f"run_{index}" / "results.json",
+            complete = storage.read_json(pathlib.Path(output_dir) / f"run_{index}" / RESULTS_FILE,
                                          "results").get("complete")
         except (storage.StorageError, AttributeError):
             complete = False
@@ -257,7 +261,7 @@ def run_results_paths(summary_path, summary):
     summary_path = pathlib.Path(summary_path)
     paths = []
     for run in summary["runs"]:
-        beside = summary_path.parent / str(run.get("run")) / "results.json"
+        beside = summary_path.parent / str(run.get("run")) / RESULTS_FILE
         listed = summary_path.parent / str(run.get("results", ""))
         paths.append(beside if beside.is_file() else listed)
     return paths

@@ -48,8 +48,8 @@ from ram import model as model_module  # noqa: E402
 
 NETWORK_FILE = "network.h5"
 CONFIG_FILE = "network.json"
-RESULTS_FILE = "results.json"
-CHECKPOINT_FILE = "checkpoint.h5"
+RESULTS_FILE = experiment.RESULTS_FILE
+CHECKPOINT_FILE = experiment.CHECKPOINT_FILE
 _METRICS = ("loss", "cross_entropy", "reinforce", "baseline_loss", "reward", "finite")
 
 
@@ -289,7 +289,8 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
     }
     best_arrays = None
     stale = 0
-    if resume and checkpoint_path.exists():
+    from_checkpoint = resume and checkpoint_path.exists()
+    if from_checkpoint:
         arrays, saved = experiment.read_checkpoint(checkpoint_path, config, seed)
         trainer.restore_state(arrays, checkpoint_path)
         best_arrays = {name[len("best/"):]: value for name, value in arrays.items()
@@ -299,14 +300,13 @@ def _train(config, output_dir, seed, data_path, limit, resume, verbose, run_name
     elif resume:
         # A finished run whose checkpoint is gone is finished still (never trained over).
         results = experiment.finished_results(output_dir, config, seed) or results
+    # The same training fields; a report-only field (or one added since) may be new.
+    results["config"] = config.to_dict()
     if results["complete"]:
-        # The same training fields; a report-only field (or one added since) may be new.
-        results["config"] = config.to_dict()
         if verbose:
             print(f"{run_name}{output_dir} is already complete")
         return results
-    if resume and checkpoint_path.exists():
-        results["config"] = config.to_dict()
+    if from_checkpoint:
         # "command" and "machine" describe the first start; each resume records its own, since a
         # resumed run may continue on another machine or with another thread count.
         results.setdefault("resumed", []).append({
