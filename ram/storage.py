@@ -18,6 +18,17 @@ import numpy as np
 WEIGHTS_FORMAT = "ram-weights-1"
 
 
+def _new_file_mode():
+    """The mode open() gives a new file: 0o666 less the umask (read once, at import)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+# mkstemp makes its file private (0o600); the renamed file gets the mode any other new file would.
+NEW_FILE_MODE = _new_file_mode()
+
+
 class StorageError(ValueError):
     """A file that is missing, unreadable, or not what it should be."""
 
@@ -33,6 +44,7 @@ def atomic_path(path):
         yield temporary
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
+        os.chmod(temporary, NEW_FILE_MODE)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

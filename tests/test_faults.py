@@ -186,3 +186,15 @@ def test_taking_over_a_dead_runs_lock_deletes_its_half_written_files(tmp_path):
     with pytest.raises(storage.StorageError, match="in use by a live run"):
         storage.RunLock(live).acquire()
     assert (live / ".results.json.a1b2c3.tmp").exists()  # A live run's files are left alone.
+
+
+def test_written_files_get_the_mode_of_any_new_file_not_mkstemps_private_one(tmp_path):
+    # mkstemp creates its temporary file 0o600; renamed as it is, a user's results.json or
+    # network.h5 would be unreadable to the rest of their group, unlike any file open() makes.
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    expected = plain.stat().st_mode & 0o777
+    storage.write_json(tmp_path / "results.json", {"a": 1})
+    storage.save_arrays(tmp_path / "network.h5", {"w": np.zeros(2, np.float32)})
+    for name in ("results.json", "network.h5"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == expected, name
