@@ -33,14 +33,16 @@ NUM_CLASSES = 10  # Digits 0-9.
 
 # Policy and loss.
 LOCATION_STD = 0.1  # Standard deviation of the Gaussian location policy while training.
-REINFORCE_WEIGHT = 0.01  # Weight of the REINFORCE term. Only the location network gets its
-# gradient, and Adam is invariant to a gradient's scale, so this mainly keeps REINFORCE's large,
-# noisy gradient from dominating the global gradient-norm clip shared with the classifier.
+REINFORCE_WEIGHT = 0.1  # Weight of the REINFORCE term against the cross-entropy. With
+# POLICY_TRAINS_CORE below it trains the core and glimpse networks too, so it sets REINFORCE's
+# share there (the value tuned on cluttered 100x100 and kept for every task).
 BASELINE_WEIGHT = 1.0  # Weight of the baseline's squared error.
 EPISODES_PER_IMAGE = 1  # One episode per training image and step (tfRAM samples M = 10).
 REWARD = "correct"  # REINFORCE reward: 1 for the right class, else 0 (the paper).
 ADVANTAGE_BASELINE = "learned"  # REINFORCE compares the reward with the learned baseline b_t.
-POLICY_TRAINS_CORE = False  # REINFORCE trains the location network only (it reads a stopped h).
+POLICY_TRAINS_CORE = True  # REINFORCE trains the core and glimpse networks as well as the location
+# network (it reads h unstopped), as the Torch reference does: 3 runs of 200 epochs reached 99.26%
+# against 99.16% for the stopped-h default with weight 0.01 (same seeds; README, Results).
 MEAN_PATH_EPISODE = False  # Every training episode samples its locations around the means.
 
 # Optimisation.
