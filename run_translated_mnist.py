@@ -34,7 +34,7 @@ NUM_CLASSES = 10  # Digits 0-9.
 LOCATION_STD = 0.1  # Standard deviation of the Gaussian location policy while training.
 REINFORCE_WEIGHT = 0.1  # Weight of the REINFORCE term against the cross-entropy. With
 # POLICY_TRAINS_CORE below it trains the core and glimpse networks too, so it sets REINFORCE's
-# share there (the value tuned on cluttered 100x100 and kept for both cluttered tasks).
+# share there (the value tuned on cluttered 100x100 and kept for every task).
 BASELINE_WEIGHT = 1.0  # Weight of the baseline's squared error.
 EPISODES_PER_IMAGE = 2  # Two sampled episodes per training image and step (tfRAM samples M = 10):
 # +0.23 points over one (3 runs of 200 epochs, same seeds), for 1.6 times the time per epoch.
