@@ -79,10 +79,20 @@ class CoreNetwork(keras.layers.Layer):
         zeros = keras.ops.zeros((batch_size, self.core_size), dtype=self.compute_dtype)
         return [zeros] if self.core_type == "rnn" else [zeros, zeros]
 
-    def call(self, inputs, state):
+    def call(self, inputs, state=None):
+        """One step from `state`; `state=None` is the zero state `h_0`, the first step of an episode."""
         if self.core_type == "rnn":
-            hidden = self.dense(keras.ops.concatenate([state[0], inputs], axis=-1))
+            if state is None:
+                # W_h(0) is zero: the first step needs only the product of g with W_g, the rows of
+                # the kernel after the first core_size (the input is the concatenation [h, g]).
+                kernel = keras.ops.cast(self.dense.kernel[self.core_size:], self.compute_dtype)
+                bias = keras.ops.cast(self.dense.bias, self.compute_dtype)
+                hidden = keras.ops.relu(keras.ops.matmul(inputs, kernel) + bias)
+            else:
+                hidden = self.dense(keras.ops.concatenate([state[0], inputs], axis=-1))
             return hidden, [hidden]
+        if state is None:
+            state = self.initial_state(keras.ops.shape(inputs)[0])
         hidden, new_state = self.cell(inputs, state)
         return hidden, list(new_state)
 
@@ -209,15 +219,21 @@ class RecurrentAttentionModel(keras.Model):
         if training and sample and episodes > 1 and self.config.mean_path_episode:
             first = keras.ops.cast(keras.ops.arange(batch) % episodes == 0, "float32")
             noise_scale = std * (1.0 - first)[:, None]
-        state = self.core_network.initial_state(batch)
-        hidden = state[0]
+        state, hidden = None, None  # h_0 = 0; the first step below computes only what it needs.
         locations, means, log_probs, baselines = [], [], [], []
         for _ in range(self.config.num_glimpses):
-            stopped = keras.ops.stop_gradient(hidden)
-            # REINFORCE reaches the core and glimpse networks only with policy_trains_core (the
-            # Torch reference); by default it stops at the location network's input.
-            mean = self.location_network(hidden if self.config.policy_trains_core else stopped)
-            baselines.append(self.baseline_network(stopped))
+            if state is None:
+                # h_0 is the same zero vector for every episode, so the first location mean and
+                # baseline are too: computed once, on one row, and broadcast to the batch.
+                zero = self.core_network.initial_state(1)[0]
+                mean = keras.ops.broadcast_to(self.location_network(zero), (batch, 2))
+                baselines.append(keras.ops.broadcast_to(self.baseline_network(zero), (batch,)))
+            else:
+                stopped = keras.ops.stop_gradient(hidden)
+                # REINFORCE reaches the core and glimpse networks only with policy_trains_core
+                # (the Torch reference); by default it stops at the location network's input.
+                mean = self.location_network(hidden if self.config.policy_trains_core else stopped)
+                baselines.append(self.baseline_network(stopped))
             if sample:
                 noise = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)
                 location = keras.ops.stop_gradient(mean + noise_scale * noise)

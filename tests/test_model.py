@@ -9,6 +9,7 @@ import tensorflow as tf
 from ram import config as config_module
 from ram import model as model_module
 from ram import training
+from test_glimpse import reference_retina
 
 RUN_MODULES = sorted(path.stem for path in pathlib.Path(__file__).resolve().parent.parent.glob("run_*.py"))
 
@@ -107,6 +108,50 @@ def test_mean_path_episode_makes_each_images_first_training_episode_follow_the_m
         axis=-1).min() > 0
     with pytest.raises(config_module.ConfigError, match="mean_path_episode"):
         small_config(mean_path_episode=True)
+
+
+def reference_rollout(model, images):
+    """The deterministic episode in NumPy, written from the module docstring of ram.model."""
+    c = model.config
+    relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
+
+    def dense(layer, x):
+        return x @ layer.kernel.numpy() + layer.bias.numpy()
+
+    glimpse, location = model.glimpse_network, model.location_network
+    hidden = np.zeros((len(images), c.core_size), np.float32)
+    locations, baselines = [], []
+    for _ in range(c.num_glimpses):
+        features = relu(dense(location.hidden, hidden)) if location.hidden is not None else hidden
+        mean = np.tanh(dense(location.mean, features))
+        baselines.append(dense(model.baseline_network.dense, hidden)[:, 0])
+        where = np.clip(mean, -1, 1)
+        patches = reference_retina(images, where, c.patch_size, c.num_scales, c.scale_factor,
+                                   c.unit_pixels).reshape(len(images), -1)
+        g = relu(dense(glimpse.output_dense, np.concatenate(
+            [relu(dense(glimpse.glimpse_dense, patches)),
+             relu(dense(glimpse.location_dense, where))], axis=-1)))
+        hidden = relu(dense(model.core_network.dense, np.concatenate([hidden, g], axis=-1)))
+        locations.append(where)
+    return dense(model.action_network.dense, hidden), np.stack(locations, 1), np.stack(baselines, 1)
+
+
+@pytest.mark.parametrize("location_network_hidden", [0, 7])
+def test_the_rollout_matches_a_numpy_reference(location_network_hidden):
+    # Random biases too, so that the first step (h_0 = 0, computed in a shorter way) is checked.
+    model = model_module.RecurrentAttentionModel(
+        small_config(num_scales=2, location_network_hidden=location_network_hidden), seed=2)
+    rng = np.random.default_rng(6)
+    for variable in model.weight_dict().values():
+        variable.assign(rng.normal(0.0, 0.3, variable.shape).astype(np.float32))
+    images = rng.random((5, 28, 28, 1)).astype(np.float32)
+    outputs = model(images)
+    logits, locations, baselines = reference_rollout(model, images)
+    np.testing.assert_allclose(outputs["locations"].numpy(), locations, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(outputs["baselines"].numpy(), baselines, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(outputs["logits"].numpy(), logits, rtol=1e-4, atol=1e-4)
+    assert np.abs(np.diff(locations[:, 0], axis=0)).max() == 0  # the first look is the same for all
+    assert np.abs(np.diff(locations[:, 1], axis=0)).max() > 1e-3  # the later ones are not
 
 
 def test_gaussian_log_prob_matches_the_formula():
