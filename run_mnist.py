@@ -28,7 +28,8 @@ GLIMPSE_SIZE = 256  # g = relu(W(h_g) + W(h_l)).
 CORE_SIZE = 256  # h_t = relu(W(h_{t-1}) + W(g_t)).
 CORE_TYPE = "rnn"  # The paper's ReLU RNN core.
 LOCATION_NETWORK_HIDDEN = 128  # mu = tanh(W2(relu(W1(h)))): a hidden layer helps (kevinzakka PR #32).
-NUM_GLIMPSES = 7  # Glimpses per image.
+NUM_GLIMPSES = 4  # Glimpses per image: 4 reached 99.10% (3 runs) and train about 1.8 times as
+# fast as 7, the paper's best, which reached 99.26% (README, Results); 7 is `--set num_glimpses=7`.
 NUM_CLASSES = 10  # Digits 0-9.
 
 # Policy and loss.
