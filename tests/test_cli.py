@@ -218,13 +218,15 @@ def test_evaluate_writes_every_picture(trained, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout and "stochastic rollouts" in result.stdout
     names = {path.name for path in tmp_path.iterdir()}
+    results = json.loads((trained / "run_0" / "results.json").read_text())
+    glimpses = results["config"]["num_glimpses"]
     for index in range(2):
         assert f"symbol_{index}.png" in names and f"symbol_{index}.gif" in names
-        for step in range(7):
+        for step in range(glimpses):
             assert f"symbol_{index}_glimpse_{step}_zoom_0.png" in names
+        assert f"symbol_{index}_glimpse_{glimpses}_zoom_0.png" not in names
     assert "glimpses.png" in names
     report = json.loads((tmp_path / "evaluation.json").read_text())
-    results = json.loads((trained / "run_0" / "results.json").read_text())
     assert report["test_accuracy"] == pytest.approx(results["test_accuracy"])
 
 
