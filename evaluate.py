@@ -12,6 +12,9 @@ of M stochastic rollouts' class probabilities), and writes for --images N test i
   symbol_<i>_glimpse_<t>.gif       the zoom levels of step t in turn (configs with several scales)
   symbol_<i>.gif                   the whole episode, glimpse by glimpse
   glimpses.png                     a row per image: the path, then every glimpse
+
+Pictures under those names that this evaluation did not write (an earlier one's, of more images or
+of a model with more glimpses) are removed, so the folder shows one model; other files are kept.
 """
 
 import pathlib
@@ -122,14 +125,19 @@ def main(argv=None):
                              for step in range(config.num_glimpses)], axis=1)
         from ram import visualize
         try:
+            written = []
             for row, index in enumerate(chosen):
-                visualize.write_episode(output, row, floats[row, :, :, 0], locations[row],
-                                        glimpses[row], config, int(dataset.test_labels[index]),
-                                        int(predictions[row]))
+                written += visualize.write_episode(output, row, floats[row, :, :, 0], locations[row],
+                                                   glimpses[row], config,
+                                                   int(dataset.test_labels[index]),
+                                                   int(predictions[row]))
             visualize.write_overview(output / "glimpses.png", floats[..., 0], locations, glimpses,
                                      config, dataset.test_labels[chosen], predictions)
+            stale = visualize.remove_stale_pictures(output, written)
         except OSError as error:
             cli.fail(f"cannot write pictures to {output} ({error})")
+        if stale:
+            print(f"removed {len(stale)} pictures an earlier evaluation had left in {output}")
         report["images"] = [int(index) for index in chosen]
         storage.write_json(output / "evaluation.json", report)
         print(f"wrote pictures of {len(chosen)} test images to {output}")

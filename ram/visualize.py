@@ -8,6 +8,7 @@ Colours along a path: the first glimpse green, the last red, the ones between ye
 
 import io
 import pathlib
+import re
 
 import cv2
 import numpy as np
@@ -135,6 +136,26 @@ def write_episode(output_dir, index, image, locations, glimpses, config, label, 
     write_gif(path, frames, milliseconds=700)
     written.append(path)
     return written
+
+
+# The names write_episode gives its pictures, and no others.
+EPISODE_PICTURE = re.compile(r"symbol_\d+(_glimpse_\d+(_zoom_\d+)?)?\.(png|gif)")
+
+
+def remove_stale_pictures(output_dir, written):
+    """Deletes episode pictures in `output_dir` that this evaluation did not write; returns them.
+
+    An earlier evaluation into the same folder, of more images or a model with more glimpses or
+    scales, leaves pictures under names this one does not overwrite; they would mix two models in
+    one folder. Only files named as write_episode names its pictures are touched.
+    """
+    keep = {pathlib.Path(path).name for path in written}
+    stale = sorted(path for path in pathlib.Path(output_dir).iterdir()
+                   if path.is_file() and EPISODE_PICTURE.fullmatch(path.name)
+                   and path.name not in keep)
+    for path in stale:
+        path.unlink()
+    return stale
 
 
 def _pyplot(interactive=False):

@@ -213,6 +213,12 @@ def test_plot_handles_one_run_several_runs_and_bad_files(trained, tmp_path):
 
 
 def test_evaluate_writes_every_picture(trained, tmp_path):
+    # An earlier evaluation's pictures that this one does not overwrite go; other files stay.
+    stale = ["symbol_0_glimpse_9_zoom_0.png", "symbol_0_glimpse_9.gif", "symbol_7.png",
+             "symbol_7.gif"]
+    kept = ["notes.txt", "symbol_0_glimpse_9_zoom_0.png.bak", "my_symbol_7.png"]
+    for name in stale + kept:
+        (tmp_path / name).write_text("old")
     result = run("evaluate.py", "run_mnist", trained / "run_0" / "network.h5", "--images", "2",
                  "--samples", "2", "--output", tmp_path)
     assert result.returncode == 0, result.stderr
@@ -226,6 +232,8 @@ def test_evaluate_writes_every_picture(trained, tmp_path):
             assert f"symbol_{index}_glimpse_{step}_zoom_0.png" in names
         assert f"symbol_{index}_glimpse_{glimpses}_zoom_0.png" not in names
     assert "glimpses.png" in names
+    assert not set(stale) & names and set(kept) <= names
+    assert f"removed {len(stale)} pictures" in result.stdout
     report = json.loads((tmp_path / "evaluation.json").read_text())
     assert report["test_accuracy"] == pytest.approx(results["test_accuracy"])
 
