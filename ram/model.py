@@ -87,7 +87,7 @@ class CoreNetwork(keras.layers.Layer):
                 # the kernel after the first core_size (the input is the concatenation [h, g]).
                 kernel = keras.ops.cast(self.dense.kernel[self.core_size:], self.compute_dtype)
                 bias = keras.ops.cast(self.dense.bias, self.compute_dtype)
-                hidden = keras.ops.relu(keras.ops.matmul(inputs, kernel) + bias)
+                hidden = self.dense.activation(keras.ops.matmul(inputs, kernel) + bias)
             else:
                 hidden = self.dense(keras.ops.concatenate([state[0], inputs], axis=-1))
             return hidden, [hidden]
