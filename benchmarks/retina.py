@@ -1,4 +1,4 @@
-"""Where the retina's time goes: ram.glimpse.retina against two other ways to compute the same patches.
+"""Which way of computing the retina's patches is fastest? Where the retina's time goes: ram.glimpse.retina against two other ways to compute the same patches.
 
     python benchmarks/retina.py
 
@@ -24,13 +24,10 @@ same, exact integers (checked here).
 
 import argparse
 import os
-import pathlib
 import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
-from ram import quiet  # noqa: E402
+from ram import quiet
 
 TASKS = [("run_mnist", 28, 8, 1, 13.0), ("run_translated_mnist", 60, 12, 3, 26.0),
          ("run_cluttered_mnist", 60, 12, 4, 26.0), ("run_cluttered_mnist_100", 100, 12, 4, 44.0)]

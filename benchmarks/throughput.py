@@ -1,4 +1,4 @@
-"""Measures training and inference throughput (images/second) of a run config on this machine.
+"""How fast does a run config train and infer on this machine (images/second)?
 
     python benchmarks/throughput.py                       # run_mnist
     python benchmarks/throughput.py run_translated_mnist --set jit_compile=true
@@ -13,14 +13,11 @@ one whole epoch (training plus validation).
 
 import argparse
 import os
-import pathlib
 import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
-import ram  # noqa: E402,F401  (sets the TensorFlow log level before TensorFlow loads)
-from ram import config as config_module  # noqa: E402
+from ram import config as config_module
+from ram import runs
 
 
 def main(argv=None):
@@ -39,9 +36,11 @@ def main(argv=None):
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
 
-    from ram import training
-    dataset = training.data_module.Dataset(config)
-    trainer = training.Trainer(config, seed=0, steps_per_epoch=dataset.steps_per_epoch(args.train_batch))
+    # TensorFlow loads only once the arguments are known to be good.
+    from ram import data as data_module
+    from ram import step
+    dataset = data_module.Dataset(config)
+    trainer = step.Trainer(config, seed=0, steps_per_epoch=dataset.steps_per_epoch(args.train_batch))
 
     def train_epoch(epoch):
         start = time.perf_counter()
@@ -70,7 +69,7 @@ def main(argv=None):
           f"{config.num_glimpses} glimpses of {config.patch_size}x{config.patch_size} x "
           f"{config.num_scales} scales, {config.core_type} core, jit_compile={config.jit_compile}, "
           f"{config.steps_per_execution} steps per call)")
-    print(f"machine           {training.machine_line()}, "
+    print(f"machine           {runs.machine_line()}, "
           f"XLA_FLAGS {os.environ.get('XLA_FLAGS') or '(none)'}")
     print(f"training          {train_rate:,.0f} images/s (batch {args.train_batch}; fastest of "
           f"{args.epochs} whole epochs after {args.warmup_epochs} untimed)")

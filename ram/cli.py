@@ -13,7 +13,10 @@ import sys
 import threading
 
 from ram import config as config_module
+from ram import data as data_module
 from ram import experiment
+from ram import runs
+from ram import sources
 from ram import storage
 
 # Checkpoints, weights and results of one run take a few MiB; refuse to start with less than this.
@@ -36,9 +39,11 @@ def fail(message, status=2):
 
 def doc_parser(doc):
     """An argument parser whose description is the first paragraph of a script's docstring and
-    whose epilog is the rest (usage examples and details), as written."""
+    whose epilog is the rest (usage examples and details), as written. Its program name is the
+    one it was started as (`evaluate.py`, or `ram-evaluate` once installed)."""
     paragraphs = (doc or "").strip().split("\n\n")
-    return argparse.ArgumentParser(description=paragraphs[0], epilog="\n\n".join(paragraphs[1:]),
+    return argparse.ArgumentParser(description=paragraphs[0],
+                                   epilog="\n\n".join(paragraphs[1:]),
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
@@ -55,7 +60,9 @@ def run_parser(module):
                         help="folder for the runs and summary.json (default: output/<module name>)")
     parser.add_argument("--seed", type=int, help="seed of the first run; run i uses seed + i")
     parser.add_argument("--limit", type=int, help="use only the first N training images")
-    parser.add_argument("--data", help="MNIST .npz in Keras layout (default: data/mnist.npz)")
+    parser.add_argument("--data", help="the MNIST tasks: an .npz in Keras layout (default: "
+                        "data/mnist.npz); run_images.py: your images, a folder of class folders "
+                        "or an .npz (see README.md)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value; may be repeated")
     parser.add_argument("--processes", type=int,
@@ -84,8 +91,18 @@ def run_main(module, argv=None):
             raise config_module.ConfigError(f"--limit must be at least 1, got {args.limit}")
         if args.processes is not None and args.processes < 1:
             raise config_module.ConfigError(f"--processes must be at least 1, got {args.processes}")
-        if args.data is not None and not os.path.isfile(args.data):
+        if config.dataset != "images" and args.data is not None and not os.path.isfile(args.data):
             raise config_module.ConfigError(f"data file {args.data} does not exist")
+        if config.dataset == "images":
+            # Read once here, to refuse bad data before any run starts and to fill in what comes
+            # from the data (size, channels, classes, the retina), so every run gets one config.
+            data, config = sources.open_data(config, args.data, args.limit)
+            print(f"{args.data}: {data.num_train} training, {len(data.validation_labels)} "
+                  f"validation and {len(data.test_labels)} test images of "
+                  f"{config.image_size}x{config.image_size}x{config.channels}, "
+                  f"{config.num_classes} classes ({config.class_names or 'unnamed'}); retina "
+                  f"{config.patch_size}x{config.patch_size} x {config.num_scales} scale(s), "
+                  f"unit {config.unit_pixels:g} px", flush=True)
     except ValueError as error:
         fail(error)
     module_name = pathlib.Path(module.__file__).stem
@@ -107,9 +124,7 @@ def run_main(module, argv=None):
         except storage.StorageError as error:
             fail(error)
     if not args.resume:
-        taken = [path.name for path in sorted(output.glob("run_*"))
-                 if (path / experiment.RESULTS_FILE).exists()
-                 or (path / experiment.CHECKPOINT_FILE).exists()]
+        taken = [path.name for path in sorted(output.glob("run_*")) if runs.holds_run(path)]
         if taken:
             fail(f"{output} already holds runs ({', '.join(taken)}); "
                  "pass --resume to continue them or choose another --output")
@@ -118,14 +133,14 @@ def run_main(module, argv=None):
         # A run saved with other values is refused here, once, rather than in every process.
         for index in range(config.runs):
             try:
-                experiment.check_resume(output / f"run_{index}", config, config.seed + index)
+                runs.check_resume(runs.run_dir(output, index), config, config.seed + index)
             except storage.StorageError as error:
                 fail(error)
-    from ram import data as data_module
-    try:
-        data_module.load_mnist(args.data)  # Fail here, once, rather than in every process.
-    except data_module.DataError as error:
-        fail(error)
+    if config.dataset != "images":
+        try:
+            data_module.load_mnist(args.data)  # Fail here, once, rather than in every process.
+        except data_module.DataError as error:
+            fail(error)
     # A progress bar on a terminal; one line per epoch in a log file.
     verbose = 0 if args.quiet else (2 if sys.stdout.isatty() else 1)
     print(f"{module_name}: {config.runs} run(s) of {config.epochs} epochs into {output}",
@@ -170,3 +185,18 @@ def print_summary(summary, output):
         print(f"with {samples} sampled episodes per test image: "
               f"{100 * summary['test_accuracy_sampled_mean']:.2f}% +/- "
               f"{100 * summary['test_accuracy_sampled_std']:.2f}%")
+
+
+def train_main(argv=None):
+    """`ram-train CONFIG [flags]`: trains a run module by name, as `python CONFIG.py [flags]` does."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0].startswith("-"):
+        known = ", ".join(config_module.run_module_names())
+        print(f"usage: ram-train CONFIG [flags]\n\nCONFIG is a run module: {known}.\n"
+              "`ram-train CONFIG --help` lists the flags.", file=sys.stderr if not argv else sys.stdout)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    try:
+        module = config_module.load_module(argv[0])
+    except config_module.ConfigError as error:
+        fail(error)
+    return run_main(module, argv[1:])

@@ -1,4 +1,11 @@
-"""MNIST and the translated and cluttered variants built from it.
+"""The data sources: MNIST, the translated and cluttered variants built from it, and images in
+arrays.
+
+A data source is what the run loop (ram/training.py) trains on: `train_batches(epoch, seed,
+batch_size)` yields `(images, labels)` batches (uint8 pixels `[B, H, W, C]`, int32 labels) in an
+order that depends only on `(seed, epoch)`; `steps_per_epoch(batch_size)` and `num_train` size an
+epoch; `validation_images`/`validation_labels` and `test_images`/`test_labels` are fixed; `checksum`
+fingerprints the data for results.json.
 
 Images are kept as uint8 `[n, height, width, 1]` in memory and scaled to `[0, 1]` inside the
 TensorFlow step, so a whole dataset costs one byte a pixel.
@@ -11,6 +18,7 @@ TensorFlow step, so a whole dataset costs one byte a pixel.
   run and every user is scored on the same images.
 """
 
+import copy
 import hashlib
 import pathlib
 import queue
@@ -153,6 +161,9 @@ class Dataset:
     """
 
     def __init__(self, config, data_path=None, limit=None):
+        if config.dataset not in ("mnist", "translated", "cluttered"):
+            raise DataError(f"the {config.dataset!r} dataset is not made from MNIST: give its "
+                            "images as a data source (for example ram.ArrayData)")
         x_train, y_train, x_test, y_test, self.checksum = load_mnist(data_path)
         if config.validation_size >= len(x_train):
             raise DataError(f"validation_size {config.validation_size} leaves no training images "
@@ -281,3 +292,104 @@ def prefetch(batches, depth=2):
                 slots.get_nowait()
             except queue.Empty:
                 thread.join(0.01)
+
+
+class ArrayData:
+    """A data source of images already in memory (a notebook's arrays, an `.npz`).
+
+    Args:
+        train_images, validation_images, test_images: `[N, H, W]` or `[N, H, W, C]`, uint8 pixels
+            or floats in `[0, 1]` (stored as uint8, one byte a pixel).
+        train_labels, validation_labels, test_labels: integer classes `0..K-1`.
+        The test set defaults to the validation set.
+    """
+
+    generated = False
+    test_positions = None
+    validation_positions = None
+
+    def __init__(self, train_images, train_labels, validation_images, validation_labels,
+                 test_images=None, test_labels=None):
+        if test_images is None:
+            test_images, test_labels = validation_images, validation_labels
+        self.train_images, self.train_labels = _as_pixels(train_images, train_labels, "train")
+        self.validation_images, self.validation_labels = _as_pixels(
+            validation_images, validation_labels, "validation")
+        self.test_images, self.test_labels = _as_pixels(test_images, test_labels, "test")
+        shapes = {images.shape[1:] for images in (self.train_images, self.validation_images,
+                                                  self.test_images)}
+        if len(shapes) > 1:
+            raise DataError(f"the train, validation and test images differ in shape: "
+                            f"{', '.join(str(shape) for shape in sorted(shapes))}")
+        digest = hashlib.sha256()
+        for array in (self.train_images, self.train_labels, self.validation_images,
+                      self.validation_labels, self.test_images, self.test_labels):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        self.checksum = digest.hexdigest()
+
+    @property
+    def image_shape(self):
+        """`(height, width, channels)` of every image."""
+        return self.train_images.shape[1:]
+
+    @property
+    def num_classes(self):
+        return int(max(labels.max() for labels in (self.train_labels, self.validation_labels,
+                                                    self.test_labels))) + 1
+
+    def check(self, config):
+        """Raises DataError when the images do not fit `config`'s model."""
+        height, width, channels = self.image_shape
+        if height != width or height != config.image_size:
+            raise DataError(f"the images are {height}x{width}, the config's image_size is "
+                            f"{config.image_size} (square images of that side are needed)")
+        if channels != config.channels:
+            raise DataError(f"the images have {channels} channel(s), the config {config.channels}")
+        if self.num_classes > config.num_classes:
+            raise DataError(f"the labels go up to {self.num_classes - 1}, the config has "
+                            f"num_classes={config.num_classes}")
+
+    def limited(self, limit):
+        """The same data with only the first `limit` training images."""
+        if limit < 1:
+            raise DataError(f"--limit must be at least 1, got {limit}")
+        limited = copy.copy(self)
+        limited.train_images = self.train_images[:limit]
+        limited.train_labels = self.train_labels[:limit]
+        return limited
+
+    @property
+    def num_train(self):
+        return len(self.train_labels)
+
+    def steps_per_epoch(self, batch_size):
+        return -(-self.num_train // batch_size)
+
+    def train_batches(self, epoch, seed, batch_size):
+        """Yields `(images, labels)` for one epoch; the order depends only on `(seed, epoch)`."""
+        order = np.random.default_rng([seed, epoch]).permutation(self.num_train)
+        for start in range(0, self.num_train, batch_size):
+            index = order[start:start + batch_size]
+            yield self.train_images[index], self.train_labels[index]
+
+
+def _as_pixels(images, labels, name):
+    """`images` as uint8 `[N, H, W, C]` and `labels` as int32 `[N]`, checked."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise DataError(f"{name} images must be [N, H, W] or [N, H, W, C] with 1 or 3 channels, "
+                        f"got shape {images.shape}")
+    if len(images) == 0 or len(images) != len(labels) or labels.ndim != 1:
+        raise DataError(f"{name} images and labels must be non-empty and of one length, got "
+                        f"{len(images)} images and labels of shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+        raise DataError(f"{name} labels must be whole numbers 0..K-1, got {labels.dtype} "
+                        f"from {labels.min()}")
+    if images.dtype == np.uint8:
+        return images, labels.astype(np.int32)
+    if not np.issubdtype(images.dtype, np.floating) or images.min() < 0 or images.max() > 1:
+        raise DataError(f"{name} images must be uint8 or floats in [0, 1], got {images.dtype} "
+                        f"from {images.min()} to {images.max()}")
+    return np.round(images * 255).astype(np.uint8), labels.astype(np.int32)

@@ -8,130 +8,24 @@ deviation.
 """
 
 import contextlib
-import json
+import ctypes
 import multiprocessing
 import os
 import pathlib
-import platform
+import signal
 import statistics
 import sys
 import time
 
 from ram import config as config_module
+from ram import runs as runs_module
 from ram import storage
-
-SUMMARY_FILE = "summary.json"
-# Each run folder's results and checkpoint (here, not in `training`, so that the parent process
-# can look at run folders without importing TensorFlow).
-RESULTS_FILE = "results.json"
-CHECKPOINT_FILE = "checkpoint.h5"
-
-
-def _cpuinfo(path="/proc/cpuinfo"):
-    """The first processor's fields in /proc/cpuinfo (`{"model name": ..., "flags": ...}`), or {}
-    where there is no such file."""
-    fields = {}
-    try:
-        with open(path, encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if not line.strip():  # The first processor's block ends at a blank line.
-                    break
-                key, _, value = line.partition(":")
-                fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        return {}
-    return fields
-
-
-def cpu_model():
-    """The processor's name (`model name` in /proc/cpuinfo on Linux), or "unknown"
-    (here, not in `training`, so that the parent process need not import TensorFlow)."""
-    return _cpuinfo().get("model name") or platform.processor() or "unknown"
-
-
-def cpu_id(cpuinfo_path="/proc/cpuinfo"):
-    """What tells processors of one name apart: `cpu family` and `model` from /proc/cpuinfo and
-    the widest vector units, e.g. "family 25 model 17, AVX-512 BF16" (two "AMD EPYC" machines
-    here differ by 1.8 times in speed); "unknown" off Linux."""
-    fields = _cpuinfo(cpuinfo_path)
-    if not fields:
-        return "unknown"
-    flags = set(fields.get("flags", "").split())
-    units = [name for flag, name in (("avx512f", "AVX-512"), ("avx512_bf16", "BF16"),
-                                     ("amx_tile", "AMX")) if flag in flags]
-    if not units:
-        units = ["AVX2"] if "avx2" in flags else []
-    text = f"family {fields.get('cpu family', '?')} model {fields.get('model', '?')}"
-    return f"{text}, {' '.join(units)}" if units else text
-
-
-def read_checkpoint(path, config, seed, arrays=True):
-    """`({name: array}, state)` of the checkpoint at `path`, once it is known that a run of `config`
-    and `seed` may resume from it (`check_same_training`). With `arrays=False` only the state is
-    read."""
-    loaded, attributes = storage.load_arrays(path, "checkpoint", attributes_only=not arrays)
-    try:
-        state = json.loads(attributes["state"])
-        saved_config, saved_seed = state["config"], state["seed"]
-    except (KeyError, TypeError, json.JSONDecodeError):
-        raise storage.StorageError(f"{path} is not a RAM checkpoint") from None
-    check_same_training(path, saved_config, saved_seed, config, seed)
-    return loaded, state
-
-
-def finished_results(run_dir, config, seed):
-    """The results of a finished run of `config` and `seed` in `run_dir` whose checkpoint is gone
-    (deleted to save space, or the run copied from `results/` without it): its `results.json` if
-    complete, else None."""
-    path = pathlib.Path(run_dir) / RESULTS_FILE
-    if not path.exists():
-        return None
-    results = storage.read_json(path, "results")
-    if not isinstance(results, dict) or not results.get("complete"):
-        return None
-    if "config" not in results or "seed" not in results:
-        raise storage.StorageError(f"{path} is not a RAM results file")
-    check_same_training(path, results["config"], results["seed"], config, seed)
-    return results
-
-
-def check_resume(run_dir, config, seed):
-    """Raises StorageError if the run in `run_dir` (if any) was saved with other training values
-    than `config` and `seed`; reads no weights (for the check before any run starts, here so that
-    the parent process need not import TensorFlow)."""
-    checkpoint = pathlib.Path(run_dir) / CHECKPOINT_FILE
-    if checkpoint.exists():
-        read_checkpoint(checkpoint, config, seed, arrays=False)
-    else:
-        finished_results(run_dir, config, seed)
-
-
-def check_same_training(source, saved_config, saved_seed, config, seed):
-    """A run saved in `source` with `saved_config` (a dict) and `saved_seed` may go on as a run of
-    `config` and `seed` only with the same seed and training fields (a field added since it was
-    saved counts as its default); otherwise a StorageError names the values that differ."""
-    try:
-        saved = config_module.Config.from_dict(saved_config)
-    except (config_module.ConfigError, TypeError) as error:  # TypeError: not a dict at all.
-        raise storage.StorageError(f"{source} holds a config this version cannot read: {error}") from None
-    differing = [(name, old, new) for name, old, new in saved.differences(config)
-                 if name not in config_module.NON_TRAINING_FIELDS]
-    if saved_seed != seed and "seed" not in (name for name, _, _ in differing):
-        differing.append(("seed", saved_seed, seed))  # The run's own seed (run i: seed + i).
-    if differing:
-        raise storage.StorageError(
-            f"{source} was written with " + ", ".join(f"{name}={old!r}" for name, old, _ in differing)
-            + ", not " + ", ".join(f"{name}={new!r}" for name, _, new in differing)
-            + "; resume with the same values")
-
 
 def _worker_setup():
     """Pool workers leave Ctrl-C to the parent, which stops them (files are written atomically),
     and on Linux die with the parent even when it is killed outright."""
-    import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
-        import ctypes
         try:
             PR_SET_PDEATHSIG = 1
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -143,9 +37,9 @@ def _run_one(arguments):
     """Runs in a child process: trains one run and returns its results (or the error's message)."""
     config_dict, run_dir, seed, data_path, limit, resume, verbose, run_name, threads = arguments
     os.environ["RAM_THREADS"] = str(threads)
+    # The parent never imports TensorFlow; each child does, here, with its share of the cores.
     from ram import quiet
     quiet.import_tensorflow(threads=threads)
-    from ram import config as config_module
     from ram import training
     config = config_module.Config.from_dict(config_dict)
     try:
@@ -171,11 +65,11 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
     runs = runs or config.runs
     output_dir = pathlib.Path(output_dir)
     # A resumed experiment shares the cores among the runs still to train, not the finished ones.
-    processes, threads = share_cores(unfinished_runs(output_dir, runs) if resume else runs, processes)
+    processes, threads = share_cores(runs_module.unfinished_runs(output_dir, runs) if resume else runs, processes)
     jobs = []
     for index in range(runs):
         run_name = f"[run {index}] " if runs > 1 else ""
-        jobs.append((config.to_dict(), str(output_dir / f"run_{index}"), config.seed + index,
+        jobs.append((config.to_dict(), str(runs_module.run_dir(output_dir, index)), config.seed + index,
                      data_path, limit, resume, verbose if runs == 1 else min(verbose, 1), run_name,
                      threads))
     start = time.perf_counter()
@@ -192,7 +86,7 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
             raise
     errors = [result["error"] for result in results if "error" in result]
     summary = summarize(config, results, output_dir, time.perf_counter() - start, processes, threads)
-    storage.write_json(output_dir / SUMMARY_FILE, summary)
+    storage.write_json(output_dir / runs_module.SUMMARY_FILE, summary)
     if errors:
         raise RuntimeError("; ".join(errors))
     return summary
@@ -205,19 +99,6 @@ def share_cores(runs, processes=None):
     cores = os.cpu_count() or 1
     processes = max(1, min(runs, processes or cores))
     return processes, int(os.environ.get("RAM_THREADS") or max(1, cores // processes))
-
-
-def unfinished_runs(output_dir, runs):
-    """How many of `runs` runs under `output_dir` have no complete `results.json` (at least 1)."""
-    count = 0
-    for index in range(runs):
-        try:
-            complete = storage.read_json(pathlib.Path(output_dir) / f"run_{index}" / RESULTS_FILE,
-                                         "results").get("complete")
-        except (storage.StorageError, AttributeError):
-            complete = False
-        count += not complete
-    return max(1, count)
 
 
 def summarize(config, results, output_dir, seconds, processes, threads):
@@ -249,19 +130,7 @@ def summarize(config, results, output_dir, seconds, processes, threads):
         "processes": processes,
         "threads_per_process": threads,
         "cpu_cores": os.cpu_count(),
-        "cpu_model": cpu_model(),
-        "cpu_id": cpu_id(),
+        "cpu_model": runs_module.cpu_model(),
+        "cpu_id": runs_module.cpu_id(),
     }
     return summary
-
-
-def run_results_paths(summary_path, summary):
-    """The `results.json` of each run a summary lists: beside the summary first (folders move),
-    else where the summary says (relative paths are to the summary's folder)."""
-    summary_path = pathlib.Path(summary_path)
-    paths = []
-    for run in summary["runs"]:
-        beside = summary_path.parent / str(run.get("run")) / RESULTS_FILE
-        listed = summary_path.parent / str(run.get("results", ""))
-        paths.append(beside if beside.is_file() else listed)
-    return paths

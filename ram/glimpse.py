@@ -18,7 +18,8 @@ half a pixel when `patch_size * (scale_factor**i - 1)` is odd).
 """
 
 import numpy as np
-import tensorflow as tf
+
+from ram.backend import tf
 
 
 def validate_retina_arguments(patch_size, num_scales, scale_factor, unit_pixels):

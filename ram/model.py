@@ -4,7 +4,7 @@ One episode of `T = num_glimpses` steps, for a batch of images:
 
     h_0 = 0
     for t in 1..T:
-        mu_t = LocationNetwork(stop_gradient(h_{t-1}))       location mean, tanh, in [-1, 1]
+        mu_t = LocationNetwork(h_{t-1})                      location mean, tanh, in [-1, 1]
         l_t  = mu_t + location_std * eps (training) or mu_t  sampled location
         b_t  = BaselineNetwork(stop_gradient(h_{t-1}))       expected reward of the episode
         g_t  = GlimpseNetwork(retina(x, l_t), l_t)
@@ -13,20 +13,25 @@ One episode of `T = num_glimpses` steps, for a batch of images:
 
 The location network chooses the first glimpse too, from the zero state: its bias learns where to
 look first. Gradients are kept apart on purpose: the classifier's cross-entropy reaches the glimpse,
-core and action networks only (the location enters the glimpse network as a constant), REINFORCE
-reaches only the location network (it reads a stopped `h`, and `l_t` is a constant in its own
-log-probability), and the baseline's squared error reaches only the baseline network.
-`policy_trains_core = True` lifts the stop on the location network's input, as the Torch reference
-does: REINFORCE then also trains the core and glimpse networks (through h_{t-1}).
+core and action networks only (the location enters the glimpse network as a constant, and `l_t` is
+a constant in its own log-probability), and the baseline's squared error reaches only the baseline
+network. REINFORCE reaches the location network and, through `h_{t-1}`, the core and glimpse
+networks, as in the Torch reference (`policy_trains_core`, the default); with
+`policy_trains_core = False` the location network reads `stop_gradient(h_{t-1})` and REINFORCE
+trains it alone.
+
+Every layer and the model are registered Keras serializables (package "ram"): `model.save(
+"model.keras")` and `keras.saving.load_model("model.keras")` round-trip them.
 """
 
 import math
 
-import keras
-
+from ram.backend import keras
+from ram import config as config_module
 from ram import glimpse
 
 
+@keras.saving.register_keras_serializable(package="ram")
 class GlimpseNetwork(keras.layers.Layer):
     """g = relu(W_g(relu(W_rho(rho))) + W_l(relu(W_loc(l)))): glimpse `[B, k, g, g, c]`, `l` `[B, 2]` -> `[B, glimpse_size]`."""
 
@@ -37,6 +42,11 @@ class GlimpseNetwork(keras.layers.Layer):
                                                  name="location_dense")
         # W(h_g) + W(h_l) is one matrix product on the concatenation [h_g, h_l].
         self.output_dense = keras.layers.Dense(glimpse_size, activation="relu", name="output_dense")
+
+    def get_config(self):
+        return {**super().get_config(), "glimpse_hidden": self.glimpse_dense.units,
+                "location_hidden": self.location_dense.units,
+                "glimpse_size": self.output_dense.units}
 
     def build(self, patches_shape, locations_shape):
         flat = math.prod(patches_shape[1:])
@@ -51,6 +61,7 @@ class GlimpseNetwork(keras.layers.Layer):
         return self.output_dense(keras.ops.concatenate([hidden_glimpse, hidden_location], axis=-1))
 
 
+@keras.saving.register_keras_serializable(package="ram")
 class CoreNetwork(keras.layers.Layer):
     """h_t = relu(W_h(h_{t-1}) + W_g(g_t)) ("rnn") or an LSTM cell ("lstm"): `g_t` `[B, G]` -> `h_t` `[B, H]`.
 
@@ -68,6 +79,9 @@ class CoreNetwork(keras.layers.Layer):
             self.dense = keras.layers.Dense(core_size, activation="relu", name="recurrent_dense")
         else:
             self.cell = keras.layers.LSTMCell(core_size, name="lstm_cell")
+
+    def get_config(self):
+        return {**super().get_config(), "core_size": self.core_size, "core_type": self.core_type}
 
     def build(self, input_shape):
         if self.core_type == "rnn":
@@ -97,6 +111,7 @@ class CoreNetwork(keras.layers.Layer):
         return hidden, list(new_state)
 
 
+@keras.saving.register_keras_serializable(package="ram")
 class LocationNetwork(keras.layers.Layer):
     """mu = tanh(W(h)) (optionally through one relu hidden layer): `h` `[B, H]` -> `mu` `[B, 2]` in `[-1, 1]`."""
 
@@ -106,6 +121,9 @@ class LocationNetwork(keras.layers.Layer):
         self.hidden = (keras.layers.Dense(hidden_units, activation="relu", name="hidden_dense")
                        if hidden_units else None)
         self.mean = keras.layers.Dense(2, activation="tanh", name="mean_dense", dtype="float32")
+
+    def get_config(self):
+        return {**super().get_config(), "hidden_units": self.hidden_units}
 
     def build(self, input_shape):
         if self.hidden is not None:
@@ -119,12 +137,17 @@ class LocationNetwork(keras.layers.Layer):
         return self.mean(hidden)
 
 
+@keras.saving.register_keras_serializable(package="ram")
 class ActionNetwork(keras.layers.Layer):
     """logits = W(h_T): `[B, H]` -> `[B, num_classes]` (float32)."""
 
     def __init__(self, num_classes, **kwargs):
         super().__init__(**kwargs)
+        self.num_classes = num_classes
         self.dense = keras.layers.Dense(num_classes, name="logits_dense", dtype="float32")
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
 
     def build(self, input_shape):
         self.dense.build(input_shape)
@@ -133,6 +156,7 @@ class ActionNetwork(keras.layers.Layer):
         return self.dense(hidden)
 
 
+@keras.saving.register_keras_serializable(package="ram")
 class BaselineNetwork(keras.layers.Layer):
     """b_t = W(h_{t-1}): `[B, H]` -> `[B]`, the expected reward, for variance reduction."""
 
@@ -153,12 +177,19 @@ def gaussian_log_prob(sample, mean, std):
     return keras.ops.sum(-0.5 * z * z - math.log(std) - 0.5 * math.log(2.0 * math.pi), axis=-1)
 
 
+@keras.saving.register_keras_serializable(package="ram")
 class RecurrentAttentionModel(keras.Model):
     """The whole model for `config.num_glimpses` glimpses; see the module docstring.
 
-    `call(images, training)` takes float images `[B, H, W, C]` in `[0, 1]`, or uint8 images in
-    `[0, 255]` (scaled by 1/255 in the retina, after an exact summed-area table of whole numbers:
-    the training and evaluation steps pass the data's uint8 batches as they are), and returns a dict:
+    `config` is a `ram.config.ModelConfig` (or a `Config`, or a dict of model fields); `seed` seeds
+    the location noise.
+
+    `model(images)` and `model.predict(images)` return class probabilities `[B, classes]` of one
+    deterministic episode per image (the policy's mean locations), as a Keras user expects.
+    `model.rollout(images, ...)` returns the whole episode. Both take float images `[B, H, W, C]`
+    in `[0, 1]`, or uint8 images in `[0, 255]` (scaled by 1/255 in the retina, after an exact
+    summed-area table of whole numbers: the training and evaluation steps pass the data's uint8
+    batches as they are). `rollout` returns a dict:
     `logits` `[B, classes]`, `locations` `[B, T, 2]` (the clipped locations looked at), `means`
     `[B, T, 2]`, `log_probs` `[B, T]` and `baselines` `[B, T]`. With `training=True` locations are
     sampled around the means; otherwise they are the means, unless `sample=True`. `episodes=M`
@@ -168,8 +199,10 @@ class RecurrentAttentionModel(keras.Model):
     """
 
     def __init__(self, config, seed=None, **kwargs):
-        super().__init__(name="recurrent_attention_model", **kwargs)
-        self.config = config
+        kwargs.setdefault("name", "recurrent_attention_model")
+        super().__init__(**kwargs)
+        self.config = config = config_module.as_model_config(config).check_resolved()
+        self.seed = seed
         self.glimpse_network = GlimpseNetwork(config.glimpse_hidden, config.location_hidden,
                                               config.glimpse_size, name="glimpse_network")
         self.core_network = CoreNetwork(config.core_size, config.core_type, name="core_network")
@@ -183,7 +216,7 @@ class RecurrentAttentionModel(keras.Model):
     def build_all(self):
         """Creates every weight now, so weights can be loaded before the first call."""
         c = self.config
-        glimpse_shape = (None, c.num_scales, c.patch_size, c.patch_size, 1)
+        glimpse_shape = (None, c.num_scales, c.patch_size, c.patch_size, c.channels)
         self.glimpse_network.build(glimpse_shape, (None, 2))
         self.core_network.build((None, c.glimpse_size))
         self.location_network.build((None, c.core_size))
@@ -202,9 +235,24 @@ class RecurrentAttentionModel(keras.Model):
         # uint8 pixels (0-255) become [0, 1] only here, after the exact table of whole-number sums.
         return patches / 255.0 if keras.backend.standardize_dtype(images.dtype) == "uint8" else patches
 
-    def call(self, images, training=False, sample=None, episodes=1):
+    def get_config(self):
+        return {"config": self.config.to_dict(), "seed": self.seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def call(self, images, training=False):
+        """Class probabilities `[B, classes]` of one episode per image: deterministic (the
+        policy's means), or with sampled locations when `training`."""
+        return keras.ops.softmax(self.rollout(images, training=training)["logits"], axis=-1)
+
+    def rollout(self, images, training=False, sample=None, episodes=1):
+        """One episode per image (`episodes` per image); see the class docstring for the outputs."""
         sample = training if sample is None else sample
         images = keras.ops.convert_to_tensor(images)
+        if len(images.shape) == 3:  # Grey images without a channel axis.
+            images = keras.ops.expand_dims(images, -1)
         std = self.config.location_std
         # One summed-area table per batch serves every glimpse's coarse scales; with several
         # episodes per image it is made once per image, before the images are repeated.
@@ -230,8 +278,8 @@ class RecurrentAttentionModel(keras.Model):
                 baselines.append(keras.ops.broadcast_to(self.baseline_network(zero), (batch,)))
             else:
                 stopped = keras.ops.stop_gradient(hidden)
-                # REINFORCE reaches the core and glimpse networks only with policy_trains_core
-                # (the Torch reference); by default it stops at the location network's input.
+                # REINFORCE reaches the core and glimpse networks through h only with
+                # policy_trains_core (the Torch reference, and the default).
                 mean = self.location_network(hidden if self.config.policy_trains_core else stopped)
                 baselines.append(self.baseline_network(stopped))
             if sample:

@@ -13,6 +13,7 @@ import os
 import pathlib
 import tempfile
 
+import h5py
 import numpy as np
 
 WEIGHTS_FORMAT = "ram-weights-1"
@@ -34,11 +35,15 @@ class StorageError(ValueError):
 
 
 @contextlib.contextmanager
-def atomic_path(path):
-    """Yields a temporary path beside `path`; renames it to `path` only if the block succeeds."""
+def atomic_path(path, suffix=".tmp"):
+    """Yields a temporary path beside `path`; renames it to `path` only if the block succeeds.
+
+    The temporary name is `.<name>.<random><suffix>`; a writer that insists on an extension (Keras
+    saves only to names ending in `.keras`) passes `suffix=".tmp.keras"`.
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(handle)
     try:
         yield temporary
@@ -71,7 +76,6 @@ def read_json(path, what="JSON file"):
 
 def save_arrays(path, arrays, attributes=None):
     """Writes `{name: array}` and string attributes to an HDF5 file atomically."""
-    import h5py
     with atomic_path(path) as temporary:
         with h5py.File(temporary, "w") as file:
             for name, array in arrays.items():
@@ -83,7 +87,6 @@ def save_arrays(path, arrays, attributes=None):
 def load_arrays(path, what="weights file", attributes_only=False):
     """Reads every dataset of an HDF5 file; returns `({name: array}, {attribute: value})`. With
     `attributes_only`, reads only the file's attributes (and returns no arrays)."""
-    import h5py
     path = pathlib.Path(path)
     if not path.is_file():
         raise StorageError(f"{what} {path} does not exist")
@@ -100,10 +103,16 @@ def load_arrays(path, what="weights file", attributes_only=False):
                     for key, value in attributes.items()}
 
 
-def save_weights(model, path):
-    """Saves the model's weights and config to `network.h5` atomically."""
+def save_weight_arrays(arrays, path, config):
+    """Saves `{path: array}` weights and their config (a `Config` or `ModelConfig`) to a
+    `network.h5` atomically."""
+    save_arrays(path, arrays, {"format": WEIGHTS_FORMAT, "config": config.to_json()})
+
+
+def save_weights(model, path, config=None):
+    """Saves the model's weights and config (default: the model's own) to `network.h5`."""
     arrays = {name: variable.numpy() for name, variable in model.weight_dict().items()}
-    save_arrays(path, arrays, {"format": WEIGHTS_FORMAT, "config": model.config.to_json()})
+    save_weight_arrays(arrays, path, config or model.config)
 
 
 def assign_weights(model, arrays, source):
@@ -180,7 +189,8 @@ class RunLock:
             with os.fdopen(handle, "w") as stream:
                 stream.write(f"{os.getpid()} {socket.gethostname()}\n")
             self.held = True
-            for leftover in self.path.parent.glob(".*.tmp"):
+            for leftover in [*self.path.parent.glob(".*.tmp"),
+                             *self.path.parent.glob(".*.tmp.keras")]:
                 with contextlib.suppress(OSError):
                     leftover.unlink()
             return self

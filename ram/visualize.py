@@ -42,14 +42,15 @@ def patch_boxes(location, image_size, config):
 
 
 def to_rgb(image, size):
-    """uint8 or [0, 1] float `[H, W]` or `[H, W, 1]` -> uint8 RGB `[size, size, 3]`, nearest-neighbour."""
+    """uint8 or [0, 1] float `[H, W]`, `[H, W, 1]` (grey) or `[H, W, 3]` (colour) -> uint8 RGB
+    `[size, size, 3]`, nearest-neighbour."""
     image = np.asarray(image)
-    if image.ndim == 3:
+    if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
     if image.dtype != np.uint8:
         image = np.clip(image * 255.0, 0, 255).astype(np.uint8)
     image = cv2.resize(image, (size, size), interpolation=cv2.INTER_NEAREST)
-    return np.repeat(image[..., None], 3, axis=2)
+    return image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
 
 
 def draw_path(image, locations, config, size=336, upto=None):
@@ -109,7 +110,8 @@ def write_episode(output_dir, index, image, locations, glimpses, config, label, 
                   size=336):
     """Writes every picture of one image's episode; returns the paths written.
 
-    `glimpses` is `[T, k, g, g, 1]`, what the retina returned at each step and scale.
+    `image` is `[H, W, C]`; `glimpses` is `[T, k, g, g, C]`, what the retina returned at each step
+    and scale; `label` and `prediction` are the names (or numbers) to print.
     """
     output_dir = pathlib.Path(output_dir)
     written = []
@@ -180,8 +182,9 @@ def write_overview(path, images, locations, glimpses, config, labels, prediction
         for step in range(steps):
             for scale in range(scales):
                 axis = axes[row, 1 + step * scales + scale]
-                axis.imshow(glimpses[row, step, scale, :, :, 0], cmap="gray", vmin=0, vmax=1,
-                            interpolation="nearest")
+                patch = glimpses[row, step, scale]
+                axis.imshow(patch[..., 0] if patch.shape[-1] == 1 else np.clip(patch, 0, 1),
+                            cmap="gray", vmin=0, vmax=1, interpolation="nearest")
                 if row == 0:
                     axis.set_title(f"t{step}" + (f" z{scale}" if scales > 1 else ""), fontsize=7)
     for axis in axes.flat:

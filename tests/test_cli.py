@@ -29,8 +29,7 @@ def assert_clean_error(result, *fragments):
 
 @pytest.mark.parametrize("script", [f"{name}.py" for name in RUN_MODULES]
                          + ["evaluate.py", "plot.py", "benchmarks/throughput.py",
-                            "benchmarks/sampled_accuracy.py", "benchmarks/foveation.py",
-                            "benchmarks/step_time.py", "benchmarks/roofline.py"])
+                            "benchmarks/retina.py", "tools/results_table.py"])
 def test_every_script_answers_help(script):
     result = run(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout and not result.stderr
@@ -80,8 +79,10 @@ def test_run_script_refuses_a_folder_a_live_run_holds(tmp_path):
 
 @pytest.mark.parametrize("module_name", RUN_MODULES)
 def test_every_run_script_trains_a_tiny_run(tmp_path, module_name):
+    # Without XLA, whose compilation would take most of the time (the `trained` fixture uses it).
     result = run(f"{module_name}.py", "--runs", "1", "--epochs", "1", "--limit", "64", "--quiet",
-                 "--output", tmp_path, "--set", "batch_size=32", "--set", "test_samples=1")
+                 "--output", tmp_path, "--set", "batch_size=32", "--set", "test_samples=1",
+                 "--set", "jit_compile=false")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # A clean console: no TensorFlow log lines.
     for name in ("network.h5", "network.json", "results.json"):
@@ -222,7 +223,7 @@ def test_evaluate_writes_every_picture(trained, tmp_path):
     result = run("evaluate.py", "run_mnist", trained / "run_0" / "network.h5", "--images", "2",
                  "--samples", "2", "--output", tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "test accuracy" in result.stdout and "stochastic rollouts" in result.stdout
+    assert "test accuracy" in result.stdout and "sampled episodes" in result.stdout
     names = {path.name for path in tmp_path.iterdir()}
     results = json.loads((trained / "run_0" / "results.json").read_text())
     glimpses = results["config"]["num_glimpses"]
@@ -238,34 +239,19 @@ def test_evaluate_writes_every_picture(trained, tmp_path):
     assert report["test_accuracy"] == pytest.approx(results["test_accuracy"])
 
 
-def test_sampled_accuracy_of_every_run(trained, tmp_path):
-    output = tmp_path / "sampled.json"
-    result = run("benchmarks/sampled_accuracy.py", trained / "summary.json", "--samples", "3",
-                 "--output", output)
-    assert result.returncode == 0, result.stderr
-    assert not result.stderr  # the deterministic figures agree with training's: no warning
-    report = json.loads(output.read_text())
-    summary = json.loads((trained / "summary.json").read_text())
-    assert report["samples"] == 3 and len(report["runs"]) == 2
-    for figures, recorded in zip(report["runs"], summary["runs"]):
-        assert figures["test_accuracy"] == pytest.approx(recorded["test_accuracy"])
-        assert 0.0 <= figures["test_accuracy_sampled"] <= 1.0
-    assert report["test_accuracy_sampled_mean"] == pytest.approx(
-        np.mean([figures["test_accuracy_sampled"] for figures in report["runs"]]))
-    assert_clean_error(run("benchmarks/sampled_accuracy.py", tmp_path / "none.json"), "does not exist")
-    assert_clean_error(run("benchmarks/sampled_accuracy.py", trained / "summary.json", "--samples", "0"),
-                       "--samples must be at least 1")
-
-
 def test_results_table_reads_the_summary_and_sampled_figures(trained, tmp_path):
     summary = json.loads((trained / "summary.json").read_text())
-    result = run("benchmarks/results_table.py", trained / "summary.json")
+    result = run("tools/results_table.py", trained / "summary.json")
     assert result.returncode == 0, result.stderr
     row = result.stdout.strip().splitlines()[-1]
-    assert row.startswith("| MNIST 28x28") and f"**{100 * summary['test_accuracy_mean']:.2f}% +/- " in row
+    errors = [100 * (1 - entry["test_accuracy"]) for entry in summary["runs"]]
+    assert row.startswith("| MNIST 28x28, 7 glimpses | 1.07% | 0.67% |")
+    assert f"| **{np.mean(errors):.2f}%** +/- {np.std(errors, ddof=1):.2f} (2 runs) |" in row
     # No sampled_accuracy.json beside this summary: the runs' own figure (10 sampled episodes).
-    assert row.endswith(f"| {100 * summary['test_accuracy_sampled_mean']:.2f}% +/- "
-                        f"{100 * summary['test_accuracy_sampled_std']:.2f} (10) |")
+    assert (f"| **{100 * (1 - summary['test_accuracy_sampled_mean']):.2f}%** +/- "
+            f"{100 * summary['test_accuracy_sampled_std']:.2f} (M = 10) |") in row
+    # The fixture trained with --set batch_size=32: the command that trains it again says so.
+    assert row.endswith("| `python run_mnist.py --set batch_size=32 --set epochs=2` |")
     copy = tmp_path / "summary.json"
     copy.write_text(json.dumps(summary))
     for run_name in ("run_0", "run_1"):
@@ -273,11 +259,9 @@ def test_results_table_reads_the_summary_and_sampled_figures(trained, tmp_path):
         (tmp_path / run_name / "results.json").write_text((trained / run_name / "results.json").read_text())
     (tmp_path / "sampled_accuracy.json").write_text(json.dumps(
         {"samples": 10, "test_accuracy_sampled_mean": 0.9953, "test_accuracy_sampled_std": 0.0004}))
-    result = run("benchmarks/results_table.py", copy)
-    assert result.stdout.strip().endswith("| 99.53% +/- 0.04 (10) |")  # The file comes first.
-    result = run("benchmarks/results_table.py", "--compare", copy)
-    error = 100 * (1 - summary["test_accuracy_mean"])
-    assert f"| MNIST 28x28 | 1.07% | 0.67% | **{error:.2f}%** (2 runs) | **0.47%** (M = 10) |" in result.stdout
+    result = run("tools/results_table.py", tmp_path)
+    assert "| **0.47%** +/- 0.04 (M = 10) |" in result.stdout  # The file comes first.
+    assert_clean_error(run("tools/results_table.py", tmp_path / "none.json"), "does not exist")
 
 
 @pytest.mark.parametrize("content, fragment", [
@@ -306,25 +290,16 @@ def test_plot_rejects_empty_truncated_and_incomplete_results(tmp_path, content, 
 
 
 def test_foveation_scores_glimpses_against_the_digit_positions():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import foveation
-    from ram import config as config_module
-    config = config_module.config_from_module_name("run_translated_mnist")  # 60x60, 26 px a unit
-
-    class Dataset:  # Digit centres at canvas offsets (x, y) = (0, 0), (26, 0), (-13, 13), (0, 0).
-        test_images = np.zeros((4, 60, 60, 1), np.uint8)
-        test_labels = np.array([1, 2, 3, 4])
-        test_positions = np.array([[16, 16], [16, 42], [29, 3], [16, 16]])
-
-    def model(images, training):  # Two glimpses per episode, as locations in [-1, 1].
-        locations = np.array([[[0, 0], [1, 1]],           # on the digit, then 26 px below it
-                              [[1, 0], [1, 0]],           # on the digit twice
-                              [[0.5, -0.5], [-0.5, 0.5]],  # 36.8 px away, then on the digit
-                              [[1, 1], [-1, -1]]])        # never on the digit (36.8 px away)
-        logits = np.eye(10)[[1, 2, 0, 0]]                 # right, right, wrong, wrong
-        return {"logits": logits[:len(images)], "locations": locations[:len(images)]}
-
-    report = foveation.foveation(config, Dataset, model, batch_size=4)
+    from ram import foveation
+    # Digit centres at canvas offsets (x, y) = (0, 0), (26, 0), (-13, 13), (0, 0) on 60x60, with
+    # 26 pixels a location unit (run_translated_mnist's retina).
+    positions = np.array([[16, 16], [16, 42], [29, 3], [16, 16]])
+    locations = np.array([[[0, 0], [1, 1]],            # on the digit, then 26 px below it
+                          [[1, 0], [1, 0]],            # on the digit twice
+                          [[0.5, -0.5], [-0.5, 0.5]],  # 36.8 px away, then on the digit
+                          [[1, 1], [-1, -1]]])         # never on the digit (36.8 px away)
+    correct = np.array([True, True, False, False])
+    report = foveation.foveation(locations, correct, positions, 60, 26.0)
     assert report["test_accuracy"] == 0.5
     assert report["on_digit"] == [0.5, 0.5]
     assert report["images_without_glimpse_on_digit"] == 0.25
@@ -333,65 +308,9 @@ def test_foveation_scores_glimpses_against_the_digit_positions():
     assert report["median_distance_px"] == pytest.approx([13 * 2 ** 0.5, 13 * 2 ** 0.5])
     bands = {band["from_px"]: (band["images"], band["accuracy"]) for band in report["accuracy_by_digit_offset"]}
     assert bands == {0: (2, 0.5), 10: (1, 0.0), 20: (1, 1.0)}
+    assert len(foveation.report_lines(report)) == 5
 
 
-def test_foveation_rejects_mnist_models_and_missing_weights(trained, tmp_path):
-    assert_clean_error(run("benchmarks/foveation.py", trained / "run_0" / "network.h5"),
-                       "MNIST model")
-    assert_clean_error(run("benchmarks/foveation.py", tmp_path / "none.h5"), "does not exist")
-
-
-def test_step_time_times_each_batch_and_rejects_bad_batches():
-    result = run("benchmarks/step_time.py", "run_mnist", "--batches", "4,8", "--set", "num_glimpses=2")
-    assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("batch")]
-    assert [int(line.split()[1]) for line in lines] == [4, 8]
-    for line in lines:  # images/s is the batch over the time of a step
-        fields = line.replace(",", "").split()
-        assert float(fields[4]) == pytest.approx(int(fields[1]) / (float(fields[2]) / 1000), rel=0.01)
-    assert_clean_error(run("benchmarks/step_time.py", "--batches", "0,x"), "--batches")
-    assert_clean_error(run("benchmarks/step_time.py", "run_mnist", "--set", "glimpses=2"), "glimpses")
-
-
-def test_roofline_counts_two_flops_per_multiply_add_of_every_matrix_product():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import roofline
-    from ram import training
-    tf = training.tf
-    # Optimised HLO names operands without shapes: they come from their definitions.
-    text = """
-      %p0 = f32[128,64]{1,0} parameter(0)
-      %p1 = f32[64,32]{1,0} parameter(1)
-      %d = f32[128,32]{1,0} dot(%p0, %p1), lhs_contracting_dims={1}, rhs_contracting_dims={0}
-      %g = f32[64,32]{1,0} dot(%p0, %d), lhs_contracting_dims={0}, rhs_contracting_dims={0}
-    """
-    dots = roofline.hlo_dots(text)
-    assert [dot.flops for dot in dots] == [2 * 128 * 64 * 32, 2 * 64 * 128 * 32]
-    assert dots[1].lhs == (128, 64) and dots[1].rhs == (128, 32) and dots[1].lhs_contracting == (0,)
-    # A compiled two-layer product and its gradient: forward 2*B*(a*b + b*c), backward the
-    # weight gradients of both layers and the input gradient of the second.
-    batch, a, b, c = 16, 12, 10, 6
-    x = tf.random.normal((batch, a))
-    w1, w2 = tf.Variable(tf.random.normal((a, b))), tf.Variable(tf.random.normal((b, c)))
-
-    @tf.function(jit_compile=True)
-    def step(x):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(tf.tanh(tf.matmul(tf.tanh(tf.matmul(x, w1)), w2)))
-        return tape.gradient(loss, [w1, w2])
-
-    dots = roofline.hlo_dots(step.experimental_get_compiler_ir(x)(stage="optimized_hlo"))
-    forward = 2 * batch * (a * b + b * c)
-    assert sum(dot.flops for dot in dots) == forward + 2 * batch * (a * b + b * c) + 2 * batch * b * c
-
-
-def test_roofline_prints_each_bound_and_rejects_bad_values():
-    result = run("benchmarks/roofline.py", "run_mnist", "--peak-size", "64", "--goal", "1000",
-                 "--set", "num_glimpses=2", "--set", "batch_size=8")
-    assert result.returncode == 0, result.stderr
-    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
-    assert set(lines) >= {"config", "machine", "matrix", "peak", "step", "goal"}
-    assert "needs the step in 8.00 ms" in lines["goal"]  # 8 images at 1,000 images/s
-    assert_clean_error(run("benchmarks/roofline.py", "--peak-size", "0"), "--peak-size")
-    assert_clean_error(run("benchmarks/roofline.py", "--goal", "-5"), "--goal")
-    assert_clean_error(run("benchmarks/roofline.py", "run_mnist", "--set", "glimpses=2"), "glimpses")
+def test_foveation_is_refused_for_mnist_models(trained):
+    assert_clean_error(run("evaluate.py", "run_mnist", trained / "run_0" / "network.h5",
+                           "--foveation"), "--foveation needs a translated or cluttered model")

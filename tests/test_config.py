@@ -40,7 +40,7 @@ def test_bad_overrides_name_the_problem(assignment, message):
 
 
 def test_differences_lists_each_differing_field():
-    assert Config().differences(Config(epochs=5)) == [("epochs", 100, 5)]
+    assert Config().differences(Config(epochs=5)) == [("epochs", 200, 5)]
 
 
 @pytest.mark.parametrize("name", ["../run_mnist", "run_mnist.py", "os", "ram.config", "run_nothing", ""])
@@ -56,7 +56,43 @@ def test_run_mnist_module_builds_its_config():
             config.core_size) == (128, 128, 256, 256)
 
 
-def test_readme_config_reference_is_up_to_date():
-    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-    assert config_module.reference_table() in readme.read_text(), (
-        "README.md's config reference is stale: paste the output of `python -m ram.config`")
+def test_every_field_lives_in_exactly_one_section_with_its_one_default():
+    names = [name for section in config_module.SECTIONS for name in section.field_names()]
+    assert sorted(names) == sorted(Config.field_names()) and len(set(names)) == len(names)
+    for section in config_module.SECTIONS:
+        for name in section.field_names():
+            assert getattr(Config(), name) == getattr(section(), name)
+
+
+def test_the_model_receives_only_its_section():
+    config = Config(core_size=64, epochs=3, dataset="translated", image_size=60)
+    model_config = config.model_config
+    assert isinstance(model_config, config_module.ModelConfig)
+    assert not isinstance(model_config, config_module.OptimizationConfig)
+    assert (model_config.core_size, model_config.image_size) == (64, 60)
+    assert not hasattr(model_config, "epochs") and not hasattr(model_config, "dataset")
+    assert config_module.as_model_config(model_config.to_dict()) == model_config
+    with pytest.raises(ConfigError, match="unknown config key"):
+        config_module.as_model_config({"epochs": 3})
+
+
+@pytest.mark.parametrize("name", config_module.run_module_names())
+def test_run_scripts_state_only_what_their_task_changes(name):
+    module = config_module.load_module(name)
+    default = Config()
+    for attribute in dir(module):
+        if attribute.isupper() and not attribute.startswith("_"):
+            assert getattr(module, attribute) != getattr(default, attribute.lower()), (
+                f"{name}.{attribute} repeats the default; leave it to ram/config.py")
+
+
+def test_readme_tables_are_current():
+    """The README's results table and config reference are what tools/update_readme.py makes."""
+    import importlib.util
+    root = pathlib.Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("update_readme", root / "tools" / "update_readme.py")
+    update_readme = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(update_readme)
+    text = (root / "README.md").read_text()
+    assert update_readme.updated(text) == text, (
+        "README.md's generated tables are stale: run `python tools/update_readme.py`")

@@ -17,8 +17,10 @@ from ram import storage
 from ram import training
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Small and without XLA (whose compilation would take most of each run's time): these tests are
+# about processes, files and signals, not speed.
 FLAGS = ["--runs", "1", "--epochs", "4", "--limit", "1024", "--quiet", "--set", "batch_size=64",
-         "--set", "num_glimpses=3"]
+         "--set", "num_glimpses=3", "--set", "jit_compile=false", "--set", "test_samples=0"]
 
 
 def test_sigkill_then_resume_gives_the_uninterrupted_figures(tmp_path):
@@ -73,6 +75,7 @@ class PoisonedDataset(data_module.Dataset):
 def test_a_nan_loss_stops_the_run_and_keeps_the_good_weights(tmp_path, steps_per_execution):
     config = config_module.Config(num_glimpses=2, glimpse_hidden=16, location_hidden=8,
                                   glimpse_size=32, core_size=32, epochs=3, batch_size=64,
+                                  test_samples=0, jit_compile=False,
                                   steps_per_execution=steps_per_execution).validate()
     dataset = PoisonedDataset(config, limit=256)
     with pytest.raises(training.TrainingError, match="epoch 2, step 1"):

@@ -93,3 +93,22 @@ def test_fixed_sets_record_where_each_digit_lies():
     assert dataset.validation_positions.shape == (config.validation_size, 2)
     mnist = data_module.Dataset(config_module.config_from_module_name("run_mnist"), limit=10)
     assert mnist.test_positions is None and mnist.validation_positions is None
+
+
+def test_generated_data_is_byte_identical_to_the_recorded_fingerprints():
+    """Every published figure was scored on these images: the fixed validation and test sets of
+    each generated task, and the training batches a seed and epoch produce, must never change
+    (fingerprints recorded in results/benchmarks/data_hashes_6b6119f_48439b6.txt)."""
+    import hashlib
+    recorded = {"run_translated_mnist": ("a8e7e20e903af570", "c22a13d828221e28"),
+                "run_cluttered_mnist": ("87bfaa690f55e783", "ae7c9bbe182b65b9"),
+                "run_cluttered_mnist_100": ("fbcdf0101f404fe2", "75e24c13cba3af8c")}
+    for name, (fixed_hash, batches_hash) in recorded.items():
+        dataset = data_module.Dataset(config_module.config_from_module_name(name))
+        fixed = hashlib.sha256(dataset.validation_images.tobytes()
+                               + dataset.test_images.tobytes()).hexdigest()
+        batches = hashlib.sha256()
+        for images, labels in dataset.train_batches(3, 1, 128):
+            batches.update(images.tobytes())
+            batches.update(labels.tobytes())
+        assert (fixed[:16], batches.hexdigest()[:16]) == (fixed_hash, batches_hash), name

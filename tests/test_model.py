@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from ram import config as config_module
 from ram import model as model_module
-from ram import training
+from ram import losses
 from test_glimpse import reference_retina
 
 RUN_MODULES = sorted(path.stem for path in pathlib.Path(__file__).resolve().parent.parent.glob("run_*.py"))
@@ -42,7 +42,7 @@ def test_every_network_has_the_documented_shapes():
 @pytest.mark.parametrize("core_type", ["rnn", "lstm"])
 def test_model_outputs(core_type):
     model = model_module.RecurrentAttentionModel(small_config(core_type=core_type), seed=1)
-    outputs = model(tf.random.uniform((4, 28, 28, 1)), training=True)
+    outputs = model.rollout(tf.random.uniform((4, 28, 28, 1)), training=True)
     assert outputs["logits"].shape == (4, 10)
     for key in ("locations", "means"):
         assert outputs[key].shape == (4, 3, 2)
@@ -53,17 +53,17 @@ def test_model_outputs(core_type):
 def test_evaluation_is_deterministic_and_training_samples():
     model = model_module.RecurrentAttentionModel(small_config(), seed=1)
     images = tf.random.uniform((4, 28, 28, 1))
-    first = model(images)["locations"].numpy()
-    np.testing.assert_array_equal(first, model(images)["locations"].numpy())
-    np.testing.assert_array_equal(first, np.clip(model(images)["means"].numpy(), -1, 1))
-    assert not np.allclose(first, model(images, training=True)["locations"].numpy())
+    first = model.rollout(images)["locations"].numpy()
+    np.testing.assert_array_equal(first, model.rollout(images)["locations"].numpy())
+    np.testing.assert_array_equal(first, np.clip(model.rollout(images)["means"].numpy(), -1, 1))
+    assert not np.allclose(first, model.rollout(images, training=True)["locations"].numpy())
 
 
 def test_uint8_images_give_the_same_outputs_as_float_images_in_unit_range():
     model = model_module.RecurrentAttentionModel(small_config(num_scales=3), seed=1)
     pixels = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype(np.uint8)
-    from_uint8 = model(pixels)
-    from_float = model(pixels.astype(np.float32) / 255.0)
+    from_uint8 = model.rollout(pixels)
+    from_float = model.rollout(pixels.astype(np.float32) / 255.0)
     for key in ("logits", "locations", "baselines"):
         np.testing.assert_allclose(from_uint8[key].numpy(), from_float[key].numpy(),
                                    rtol=1e-5, atol=1e-5)
@@ -77,9 +77,9 @@ def test_several_episodes_per_image_equal_the_repeated_images():
     model = model_module.RecurrentAttentionModel(config, seed=4)
     images = np.random.default_rng(5).integers(0, 256, (4, 40, 40, 1)).astype(np.uint8)
     noise = model.seed_generator.state.numpy()
-    outputs = model(images, training=True, episodes=3)
+    outputs = model.rollout(images, training=True, episodes=3)
     model.seed_generator.state.assign(noise)
-    expected = model(np.repeat(images, 3, axis=0), training=True)
+    expected = model.rollout(np.repeat(images, 3, axis=0), training=True)
     for name in ("logits", "locations", "log_probs", "baselines"):
         assert outputs[name].shape[0] == 12, name
         np.testing.assert_allclose(outputs[name].numpy(), expected[name].numpy(), rtol=1e-6,
@@ -93,7 +93,7 @@ def test_mean_path_episode_makes_each_images_first_training_episode_follow_the_m
     config = small_config(episodes_per_image=3, mean_path_episode=True)
     model = model_module.RecurrentAttentionModel(config, seed=4)
     images = np.random.default_rng(5).random((4, 28, 28, 1)).astype(np.float32)
-    outputs = model(images, training=True, episodes=3)
+    outputs = model.rollout(images, training=True, episodes=3)
     locations = outputs["locations"].numpy().reshape(4, 3, config.num_glimpses, 2)
     means = np.clip(outputs["means"].numpy().reshape(4, 3, config.num_glimpses, 2), -1, 1)
     np.testing.assert_allclose(locations[:, 0], means[:, 0], atol=1e-6)  # the mean path
@@ -103,7 +103,7 @@ def test_mean_path_episode_makes_each_images_first_training_episode_follow_the_m
     log_probs = outputs["log_probs"].numpy().reshape(4, 3, config.num_glimpses)
     np.testing.assert_allclose(log_probs[:, 0], peak, rtol=1e-5)
     # Evaluation is unchanged: sampled rollouts sample every episode.
-    sampled = model(images, sample=True, episodes=3)
+    sampled = model.rollout(images, sample=True, episodes=3)
     assert np.abs(sampled["locations"].numpy() - np.clip(sampled["means"].numpy(), -1, 1)).min(
         axis=-1).min() > 0
     with pytest.raises(config_module.ConfigError, match="mean_path_episode"):
@@ -145,7 +145,7 @@ def test_the_rollout_matches_a_numpy_reference(location_network_hidden):
     for variable in model.weight_dict().values():
         variable.assign(rng.normal(0.0, 0.3, variable.shape).astype(np.float32))
     images = rng.random((5, 28, 28, 1)).astype(np.float32)
-    outputs = model(images)
+    outputs = model.rollout(images)
     logits, locations, baselines = reference_rollout(model, images)
     np.testing.assert_allclose(outputs["locations"].numpy(), locations, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(outputs["baselines"].numpy(), baselines, rtol=1e-4, atol=1e-5)
@@ -165,8 +165,8 @@ def test_gaussian_log_prob_matches_the_formula():
 
 def _gradients(model, loss_name, images, labels):
     with tf.GradientTape() as tape:
-        outputs = model(images, training=True)
-        loss = training.hybrid_loss(outputs, labels, model.config)[loss_name]
+        outputs = model.rollout(images, training=True)
+        loss = losses.hybrid_loss(outputs, labels, config_module.LossConfig())[loss_name]
     variables = model.trainable_variables
     gradients = tape.gradient(loss, variables)
     return {variable.path.split("/")[0]: 0.0 for variable in variables} | {
@@ -197,7 +197,7 @@ def test_every_run_module_builds_a_valid_model(module_name):
     config = config_module.config_from_module_name(module_name)
     model = model_module.RecurrentAttentionModel(config, seed=0)
     images = tf.zeros((2, config.image_size, config.image_size, 1))
-    outputs = model(images)
+    outputs = model.rollout(images)
     assert outputs["logits"].shape == (2, config.num_classes)
     assert outputs["locations"].shape == (2, config.num_glimpses, 2)
     # Parameter count, from the layer sizes: glimpse network, core, location, action, baseline.

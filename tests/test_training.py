@@ -11,28 +11,21 @@ import pytest
 from ram import config as config_module
 from ram import data as data_module
 from ram import experiment
+from ram import losses as losses_module
+from ram import model as model_module
+from ram import rollout
+from ram import runs
+from ram import step
 from ram import storage
 from ram import training
 
 
-def tiny_config(**overrides):
-    values = dict(num_glimpses=2, glimpse_hidden=16, location_hidden=8, glimpse_size=32,
-                  core_size=32, epochs=2, batch_size=32, eval_batch_size=500)
-    values.update(overrides)
-    return config_module.Config(**values).validate()
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    config = tiny_config()
-    output = tmp_path_factory.mktemp("run")
-    results = training.train(config, output, seed=5, limit=256, verbose=0)
-    return config, output, results
+from conftest import tiny_config
 
 
 def test_tiny_run_writes_weights_config_and_results(tiny_run):
     config, output, results = tiny_run
-    for name in ("network.h5", "network.json", "results.json", "checkpoint.h5"):
+    for name in ("network.h5", "model.keras", "network.json", "results.json", "checkpoint.h5"):
         assert (output / name).is_file()
     assert not list(output.glob(".*.tmp"))  # No temporary file is left behind.
     saved = json.loads((output / "results.json").read_text())
@@ -44,44 +37,44 @@ def test_tiny_run_writes_weights_config_and_results(tiny_run):
         assert key in saved["epochs"][0]
     assert set(saved["versions"]) == {"python", "numpy", "tensorflow", "keras"}
     # Minutes and speeds depend on the processor, so every run names it.
-    assert saved["machine"]["cpu_model"] == experiment.cpu_model() != ""
-    assert saved["machine"]["cpu_id"] == experiment.cpu_id() != ""
+    assert saved["machine"]["cpu_model"] == runs.cpu_model() != ""
+    assert saved["machine"]["cpu_id"] == runs.cpu_id() != ""
     assert config_module.Config.from_dict(json.loads((output / "network.json").read_text())) == config
 
 
 def test_saved_weights_round_trip_to_identical_predictions(tiny_run):
     config, output, _ = tiny_run
     images = data_module.Dataset(config).test_images[:64].astype(np.float32) / 255
-    first = training.load_model(config, output / "network.h5")
-    second = training.load_model(config, output / "network.h5")
-    np.testing.assert_array_equal(first(images)["logits"].numpy(), second(images)["logits"].numpy())
-    np.testing.assert_array_equal(first(images)["locations"].numpy(),
-                                  second(images)["locations"].numpy())
+    first = rollout.load_model(config, output / "network.h5")
+    second = rollout.load_model(config, output / "network.h5")
+    np.testing.assert_array_equal(first.rollout(images)["logits"].numpy(), second.rollout(images)["logits"].numpy())
+    np.testing.assert_array_equal(first.rollout(images)["locations"].numpy(),
+                                  second.rollout(images)["locations"].numpy())
     # The weights are the trained ones, not a fresh initialisation.
-    fresh = training.model_module.RecurrentAttentionModel(config, seed=0)
-    assert not np.allclose(fresh(images)["logits"].numpy(), first(images)["logits"].numpy())
+    fresh = model_module.RecurrentAttentionModel(config, seed=0)
+    assert not np.allclose(fresh.rollout(images)["logits"].numpy(), first.rollout(images)["logits"].numpy())
 
 
 def test_test_accuracies_match_direct_predictions(tiny_run):
     config, output, _ = tiny_run
     dataset = data_module.Dataset(config)
     images, labels = dataset.test_images[:700], dataset.test_labels[:700]
-    model = training.load_model(config, output / "network.h5")
-    logits = model(images.astype(np.float32) / 255)["logits"].numpy()
+    model = rollout.load_model(config, output / "network.h5")
+    logits = model.rollout(images.astype(np.float32) / 255)["logits"].numpy()
     expected = np.mean(logits.argmax(-1) == labels)
     # 700 images in batches of 300: the last batch is short.
-    assert training.test_accuracies(model, images, labels, 300) == (pytest.approx(expected), None)
+    assert rollout.Rollout(model, 300).accuracies(images, labels) == (pytest.approx(expected), None)
     # With a vanishing location std every sampled episode looks where the mean does.
     still = dataclasses.replace(config, location_std=1e-7).validate()
-    model = training.load_model(still, output / "network.h5")
-    deterministic, sampled = training.test_accuracies(model, images, labels, 300, samples=3)
+    model = rollout.load_model(still, output / "network.h5")
+    deterministic, sampled = rollout.Rollout(model, 300).accuracies(images, labels, samples=3)
     assert deterministic == pytest.approx(expected) and sampled == pytest.approx(expected)
 
 
 def test_weights_of_another_architecture_are_refused(tiny_run):
     _, output, _ = tiny_run
     with pytest.raises(storage.StorageError, match="another architecture"):
-        training.load_model(tiny_config(core_size=48), output / "network.h5")
+        rollout.load_model(tiny_config(core_size=48), output / "network.h5")
 
 
 @pytest.mark.parametrize("content", [b"", b"not an hdf5 file at all", None])
@@ -92,7 +85,7 @@ def test_corrupt_weights_are_refused(tmp_path, tiny_run, content):
         content = (output / "network.h5").read_bytes()[:500]
     path.write_bytes(content)
     with pytest.raises(storage.StorageError):
-        training.load_model(config, path)
+        rollout.load_model(config, path)
 
 
 def test_a_folder_holding_a_run_is_not_overwritten(tiny_run):
@@ -131,7 +124,7 @@ def test_the_model_learns_on_a_small_subset():
                          core_size=128, epochs=8, batch_size=64, learning_rate=2e-3)
     dataset = data_module.Dataset(config, limit=3000)
     start = time.perf_counter()
-    trainer = training.Trainer(config, seed=0, steps_per_epoch=dataset.steps_per_epoch(64))
+    trainer = step.Trainer(config, seed=0, steps_per_epoch=dataset.steps_per_epoch(64))
     before = trainer.accuracy(dataset.validation_images, dataset.validation_labels)
     for epoch in range(1, config.epochs + 1):
         for images, labels in dataset.train_batches(epoch, 0, config.batch_size):
@@ -149,7 +142,7 @@ def test_hybrid_loss_against_hand_computed_values():
                "log_probs": tf.constant([[-1.0, -2.0], [-0.5, -0.5]]),
                "baselines": tf.constant([[0.5, 0.25], [0.0, 1.0]])}
     labels = tf.constant([0, 0])  # The first is right (reward 1), the second wrong (reward 0).
-    losses = {key: float(value) for key, value in training.hybrid_loss(outputs, labels, config).items()}
+    losses = {key: float(value) for key, value in losses_module.hybrid_loss(outputs, labels, config).items()}
     cross_entropy = (np.log(1 + np.exp(-2.0)) + np.log(1 + np.exp(1.0))) / 2
     reinforce = -((-1.0 * 0.5 + -2.0 * 0.75) + (-0.5 * 0.0 + -0.5 * -1.0)) / 2
     baseline = (0.25 + 0.5625 + 0.0 + 1.0) / 4
@@ -172,7 +165,7 @@ def test_leave_one_out_advantage_and_probability_reward_against_hand_computed_va
     def losses(**overrides):
         config = tiny_config(episodes_per_image=2, reinforce_weight=1.0, **overrides)
         return {key: float(value) for key, value in
-                training.hybrid_loss(outputs, labels, config).items()}
+                losses_module.hybrid_loss(outputs, labels, config).items()}
 
     # Rewards 1, 0 | 1, 1: each episode's advantage is its reward minus the other episode's.
     correct = losses(advantage_baseline="episodes")
@@ -204,15 +197,16 @@ def test_several_episodes_per_image_roll_each_image_out_with_its_own_noise():
     config = tiny_config(episodes_per_image=3)
     dataset = data_module.Dataset(config, limit=64)
     images, labels = next(iter(dataset.train_batches(1, 0, 8)))
-    trainer = training.Trainer(config, seed=1, steps_per_epoch=1)
+    trainer = step.Trainer(config, seed=1, steps_per_epoch=1)
     weights = {name: variable.numpy() for name, variable in trainer.model.weight_dict().items()}
     noise = trainer.model.seed_generator.state.numpy()
-    metrics = dict(zip(training._METRICS, trainer.train_step(images, labels).numpy()))
+    trainer.train_step(images, labels)
+    metrics = trainer.metric_values()
     # The same step by hand, from the same weights and noise, on each image repeated 3 times.
     storage.assign_weights(trainer.model, weights, "weights before the step")
     trainer.model.seed_generator.state.assign(noise)
-    outputs = trainer.model(training.as_model_input(np.repeat(images, 3, axis=0)), training=True)
-    expected = training.hybrid_loss(outputs, np.repeat(labels, 3), config)
+    outputs = trainer.model.rollout(rollout.as_model_input(np.repeat(images, 3, axis=0)), training=True)
+    expected = losses_module.hybrid_loss(outputs, np.repeat(labels, 3), config)
     for name in ("loss", "cross_entropy", "reinforce", "baseline_loss", "reward"):
         assert metrics[name] == pytest.approx(float(expected[name]), rel=1e-5, abs=1e-6), name
     # The three episodes of an image start from the same mean but look in different places.
@@ -227,16 +221,18 @@ def test_several_steps_per_call_train_exactly_as_one_step_per_call(jit_compile):
     for steps in (1, 3):
         config = tiny_config(steps_per_execution=steps, jit_compile=jit_compile)
         dataset = data_module.Dataset(config, limit=288)
-        trainer = training.Trainer(config, seed=2, steps_per_epoch=dataset.steps_per_epoch(32))
-        rows = list(trainer.fit_batches(dataset.train_batches(1, 2, config.batch_size)))
+        trainer = step.Trainer(config, seed=2, steps_per_epoch=dataset.steps_per_epoch(32))
+        done = list(trainer.fit_batches(dataset.train_batches(1, 2, config.batch_size)))
         weights = {name: variable.numpy() for name, variable in trainer.model.weight_dict().items()}
-        outcomes.append((rows, weights, int(trainer.optimizer.iterations.numpy())))
-    (rows, weights, iterations), (grouped_rows, grouped_weights, grouped_iterations) = outcomes
+        outcomes.append((done, trainer.metric_values(), weights,
+                         int(trainer.optimizer.iterations.numpy())))
+    (done, metrics, weights, iterations), (grouped_done, grouped_metrics, grouped_weights,
+                                           grouped_iterations) = outcomes
     # 288 images: 9 batches of 32, three calls of three steps against nine calls of one.
-    assert [size for _, size in rows] == [size for _, size in grouped_rows] == [32] * 9
+    assert done == list(range(1, 10)) and grouped_done == [3, 6, 9]
     assert iterations == grouped_iterations == 9
-    np.testing.assert_array_equal(np.array([r for r, _ in rows]),
-                                  np.array([r for r, _ in grouped_rows]))
+    # The same epoch means of every loss term, and the same weights.
+    assert metrics == pytest.approx(grouped_metrics, rel=1e-6)
     assert all(np.array_equal(weights[name], grouped_weights[name]) for name in weights)
 
 
@@ -272,8 +268,8 @@ def test_cpu_id_tells_processors_of_one_name_apart(tmp_path, family, model, flag
     block = (f"processor\t: {{}}\nvendor_id\t: X\ncpu family\t: {family}\nmodel\t\t: {model}\n"
              f"model name\t: AMD EPYC\nflags\t\t: fpu {flags}\n\n")
     cpuinfo.write_text(block.format(0) + block.format(1))
-    assert experiment.cpu_id(cpuinfo) == expected
-    assert experiment.cpu_id(tmp_path / "missing") == "unknown"
+    assert runs.cpu_id(cpuinfo) == expected
+    assert runs.cpu_id(tmp_path / "missing") == "unknown"
 
 
 def test_a_resumed_experiment_shares_the_cores_among_its_unfinished_runs(tmp_path):
@@ -282,8 +278,8 @@ def test_a_resumed_experiment_shares_the_cores_among_its_unfinished_runs(tmp_pat
         if content is not None:
             (tmp_path / f"run_{index}" / "results.json").write_text(content)
     # run_0 is done; run_1 is half-way, run_2's results are corrupt, run_3 has none, run_4 no folder.
-    assert experiment.unfinished_runs(tmp_path, 5) == 4
-    assert experiment.unfinished_runs(tmp_path, 1) == 1  # None left still counts one process.
+    assert runs.unfinished_runs(tmp_path, 5) == 4
+    assert runs.unfinished_runs(tmp_path, 1) == 1  # None left still counts one process.
 
 
 def test_the_cores_are_shared_among_the_runs_to_train(monkeypatch):

@@ -1,0 +1,34 @@
+"""Recurrent Attention Model on your own labelled images: a folder of class folders, or an .npz.
+
+    python run_images.py --data PATH
+
+PATH is a folder with one subfolder per class (or `train/` and `test/` folders, each so), or an
+.npz with x_train, y_train, x_test, y_test (see README.md, "Your own images"). The image size,
+channels, classes and their names come from the data, and the retina from the image size (the rule
+in ram/images.py); set any of them here or with `--set` to fix it. The values below are what this
+config sets; every other value is the default in ram/config.py.
+"""
+
+import sys
+
+from ram import cli
+
+DATASET = "images"  # Your own images, from --data.
+IMAGE_SIZE = 0  # 0: the most common longer side of the images (others are resized to it).
+CHANNELS = 0  # 0: 3 if any image is in colour, else 1.
+NUM_CLASSES = 0  # 0: one per class folder (or label).
+PATCH_SIZE = 0  # 0: by the rule in ram/images.py (8 up to 32x32 images, else 12)...
+NUM_SCALES = 0  # ...with scales until the coarsest covers 80% of the image...
+UNIT_PIXELS = 0.0  # ...and +/-1 at 44% of the side from the centre.
+NUM_GLIMPSES = 8  # The paper's count for its 60x60 tasks.
+EPISODES_PER_IMAGE = 2  # Two sampled episodes per image and step, as on translated MNIST.
+LEARNING_RATE = 5e-4  # Better than 1e-3 on translated and cluttered MNIST (docs/experiments.md).
+EPOCHS = 100  # A start; validation picks the best epoch.
+
+
+def main(argv=None):
+    return cli.run_main(sys.modules[__name__], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

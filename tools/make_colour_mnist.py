@@ -1,0 +1,119 @@
+"""Write "colour translated MNIST", a folder data set anyone can re-create offline from the bundled
+MNIST, to try run_images.py on colour images.
+
+    python tools/make_colour_mnist.py data/colour_mnist
+    python run_images.py --data data/colour_mnist
+
+Each 28x28 digit is painted in a random colour at a random place on a 60x60 canvas of another
+random colour, with three 8x8 pieces of other digits as clutter, each in a colour of its own. Every
+colour differs from the background by at least MIN_CONTRAST (the mean absolute difference over R,
+G and B, of 255), so digit and clutter stay visible; colours are drawn independently of the class,
+so they say nothing about it. The 60,000 training images go to `train/<digit>/`, the 10,000 test
+images to `test/<digit>/`, as PNG files; the same seed gives the same images, byte for byte. The
+folder is written whole under a temporary name and renamed, or not at all.
+"""
+
+import argparse
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+
+import cv2
+import numpy as np
+
+from ram import data as data_module
+
+CANVAS = 60  # Side of each image.
+CLUTTER = 3  # Pieces of clutter per image...
+CLUTTER_SIZE = 8  # ...each an 8x8 cut from another digit.
+MIN_CONTRAST = 80  # Least mean absolute RGB difference of a digit or a piece from the background.
+SEEDS = {"train": 27, "test": 1992}  # Fixed: the test images never change.
+
+
+def contrasting_colours(background, rng):
+    """One random RGB colour per row of `background`, at least MIN_CONTRAST away from it."""
+    colours = rng.integers(0, 256, background.shape)
+    while True:
+        close = np.abs(colours - background).mean(axis=1) < MIN_CONTRAST
+        if not close.any():
+            return colours
+        colours[close] = rng.integers(0, 256, (int(close.sum()), 3))
+
+
+def paint(canvases, masks, colours, rows, cols):
+    """Paints each `masks[i]` (values 0-1) in `colours[i]` onto `canvases[i]` at `(rows, cols)`."""
+    size = masks.shape[1]
+    for index in range(len(canvases)):
+        window = canvases[index, rows[index]:rows[index] + size, cols[index]:cols[index] + size]
+        mask = masks[index][..., None]
+        window[:] = window * (1 - mask) + colours[index] * mask
+
+
+def make(digits, sources, rng):
+    """uint8 `[n, CANVAS, CANVAS, 3]` canvases of `digits` with clutter cut from `sources`."""
+    count = len(digits)
+    background = rng.integers(0, 256, (count, 3))
+    canvases = np.broadcast_to(background[:, None, None, :].astype(np.float32),
+                               (count, CANVAS, CANVAS, 3)).copy()
+    for _ in range(CLUTTER):
+        pieces = sources[rng.integers(0, len(sources), count)]
+        cut = rng.integers(0, 28 - CLUTTER_SIZE + 1, (count, 2))
+        masks = np.stack([piece[r:r + CLUTTER_SIZE, c:c + CLUTTER_SIZE]
+                          for piece, (r, c) in zip(pieces, cut)]) / 255.0
+        at = rng.integers(0, CANVAS - CLUTTER_SIZE + 1, (count, 2))
+        paint(canvases, masks, contrasting_colours(background, rng), at[:, 0], at[:, 1])
+    at = rng.integers(0, CANVAS - 28 + 1, (count, 2))
+    paint(canvases, digits / 255.0, contrasting_colours(background, rng), at[:, 0], at[:, 1])
+    return np.round(canvases).astype(np.uint8)
+
+
+def write(folder, images, labels, progress):
+    for label in range(10):
+        (folder / str(label)).mkdir(parents=True)
+    for index, (image, label) in enumerate(zip(images, labels)):
+        path = folder / str(label) / f"{index:05d}.png"
+        if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"could not write {path}")
+        if progress and (index + 1) % 10000 == 0:
+            print(f"  {folder.name}: {index + 1} of {len(images)}", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("output", help="folder to create (must not exist)")
+    parser.add_argument("--limit", type=int, help="only the first N training and N test digits")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    output = pathlib.Path(args.output)
+    if output.exists():
+        parser.exit(2, f"error: {output} already exists; choose a new folder\n")
+    if args.limit is not None and args.limit < 1:
+        parser.exit(2, f"error: --limit must be at least 1, got {args.limit}\n")
+    x_train, y_train, x_test, y_test, _ = data_module.load_mnist()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = pathlib.Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        for part, digits, labels in (("train", x_train, y_train), ("test", x_test, y_test)):
+            digits, labels = digits[:args.limit], labels[:args.limit]
+            images = make(digits, digits, np.random.default_rng(SEEDS[part]))
+            write(temporary / part, images, labels, not args.quiet)
+        os.chmod(temporary, 0o777 & ~_umask())
+        os.replace(temporary, output)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    print(f"wrote {output}: train/ and test/, one folder per digit, {CANVAS}x{CANVAS} RGB PNGs")
+    return 0
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Print the README's results table from the committed experiment summaries, never typed by hand.
+
+    python tools/results_table.py                                  # the README's rows
+    python tools/results_table.py results/ablations/*/summary.json # any experiments
+
+One row per experiment: the task, the paper's and the best public re-implementation's test error,
+this project's test error (mean +/- std over its runs; one deterministic episode per image, the
+policy's mean locations), the error of the mean class probabilities of M sampled episodes, the
+minutes each run took, and the command that trains that config today (the run script with a
+`--set` for every training value where the experiment differs from the script's config). Sampled
+figures come from sampled_accuracy.json beside the summary where one was measured after training,
+else from the runs themselves.
+"""
+
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+
+from ram import config as config_module
+from ram import runs as runs_module
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# The README's rows: each task's experiment, and MNIST's faster four-glimpse variant.
+DEFAULT_SUMMARIES = ("results/run_mnist", "results/ablations/mnist_4_glimpses_200_epochs",
+                     "results/run_translated_mnist", "results/run_cluttered_mnist",
+                     "results/run_cluttered_mnist_100")
+# Published test errors (%): the paper (Mnih et al. 2014, RAM with the same glimpse counts and
+# sensors) and the best public re-implementations (tfRAM, slundqui/tfRAM on GitHub, reports the
+# mean of 10 sampled episodes; dHonerkamp/Recurrent-Attention-Model 0.67% on MNIST).
+PUBLISHED = {
+    ("mnist", 28, 0): ("1.07%", "0.67%"),
+    ("translated", 60, 0): ("1.2%", "0.94% (tfRAM)"),
+    ("cluttered", 60, 4): ("4.04%", "2.13-2.63% (tfRAM 2.63%)"),
+    ("cluttered", 100, 8): ("about 8.1%", "5.9% (tfRAM)"),
+}
+SCRIPTS = {("mnist", 28): "run_mnist", ("translated", 60): "run_translated_mnist",
+           ("cluttered", 60): "run_cluttered_mnist", ("cluttered", 100): "run_cluttered_mnist_100"}
+
+
+def describe(config):
+    size = config["image_size"]
+    task = {"mnist": "MNIST 28x28", "translated": f"translated {size}x{size}",
+            "cluttered": f"cluttered {size}x{size}, {config['num_clutter']} pieces"}[config["dataset"]]
+    return f"{task}, {config['num_glimpses']} glimpses"
+
+
+def command(config):
+    """The command that trains `config` today: its task's run script, plus `--set` for every
+    training value that differs from the script's."""
+    script = SCRIPTS[(config["dataset"], config["image_size"])]
+    saved = config_module.Config.from_dict(config)
+    current = config_module.config_from_module_name(script)
+    sets = [f"--set {name}={value}" for name, _, value in current.differences(saved)
+            if name not in config_module.NON_TRAINING_FIELDS + ("jit_compile",)]
+    return " ".join([f"python {script}.py"] + sets)
+
+
+def experiment_figures(path):
+    """(runs' results, sampled figures or None) of one summary.json."""
+    summary = json.loads(path.read_text())
+    results = [json.loads(results.read_text())
+               for results in runs_module.run_results_paths(path, summary)]
+    sampled_path = path.with_name("sampled_accuracy.json")
+    sampled = None
+    if sampled_path.is_file():
+        sampled = json.loads(sampled_path.read_text())
+    elif summary.get("test_accuracy_sampled_mean") is not None:
+        sampled = {key: summary[key] for key in ("test_accuracy_sampled_mean",
+                                                 "test_accuracy_sampled_std")}
+        sampled["samples"] = summary["test_samples"]
+    return results, sampled
+
+
+def row(path):
+    results, sampled = experiment_figures(path)
+    config = results[0]["config"]
+    paper, public = PUBLISHED.get(
+        (config["dataset"], config["image_size"], config["num_clutter"]), ("-", "-"))
+    errors = [100 * (1 - run["test_accuracy"]) for run in results]
+    spread = statistics.stdev(errors) if len(errors) > 1 else 0.0
+    ours = f"**{statistics.fmean(errors):.2f}%** +/- {spread:.2f} ({len(errors)} runs)"
+    ours_sampled = "-"
+    if sampled:
+        ours_sampled = (f"**{100 * (1 - sampled['test_accuracy_sampled_mean']):.2f}%** +/- "
+                        f"{100 * sampled['test_accuracy_sampled_std']:.2f} (M = {sampled['samples']})")
+    minutes = sorted(run["train_seconds"] / 60 for run in results)
+    return (f"| {describe(config)} | {paper} | {public} | {ours} | {ours_sampled} | "
+            f"{minutes[0]:.0f}-{minutes[-1]:.0f} | `{command(config)}` |")
+
+
+def table(paths):
+    lines = ["| task | paper | best public | ours: test error, one episode | ours: mean of M "
+             "sampled episodes | minutes per run | command |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    return "\n".join(lines + [row(path) for path in paths])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("summaries", nargs="*",
+                        help="summary.json files or experiment folders (default: the README's rows)")
+    args = parser.parse_args(argv)
+    paths = []
+    for name in args.summaries or [str(ROOT / path) for path in DEFAULT_SUMMARIES]:
+        path = pathlib.Path(name)
+        path = path / runs_module.SUMMARY_FILE if path.is_dir() else path
+        if not path.is_file():
+            parser.exit(2, f"error: {path} does not exist\n")
+        paths.append(path)
+    print(table(paths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
