@@ -20,10 +20,12 @@ NUM_CLASSES = 0  # 0: one per class folder (or label).
 PATCH_SIZE = 0  # 0: by the rule in ram/images.py (8 up to 32x32 images, else 12)...
 NUM_SCALES = 0  # ...with scales until the coarsest covers 80% of the image...
 UNIT_PIXELS = 0.0  # ...and +/-1 at 44% of the side from the centre.
+GLIMPSE_NORMALIZATION = "patch_mean"  # Each patch less its mean colour: without it, colour
+# backgrounds leave the glimpse network's units dead (a colour MNIST pilot stayed at chance).
 NUM_GLIMPSES = 8  # The paper's count for its 60x60 tasks.
 EPISODES_PER_IMAGE = 2  # Two sampled episodes per image and step, as on translated MNIST.
 LEARNING_RATE = 5e-4  # Better than 1e-3 on translated and cluttered MNIST (docs/experiments.md).
-EPOCHS = 100  # A start; validation picks the best epoch.
+EPOCHS = 50  # A start; validation picks the best epoch.
 
 
 def main(argv=None):

@@ -41,6 +41,7 @@ REWARDS = ("correct", "probability")
 ADVANTAGE_BASELINES = ("learned", "episodes")
 CHANNELS = (1, 3)
 RESIZES = ("pad", "stretch")
+GLIMPSE_NORMALIZATIONS = ("none", "patch_mean")
 
 
 class ConfigError(ValueError):
@@ -131,6 +132,7 @@ class ModelConfig(_Section):
     num_scales: int = 1  # Number of patches k per glimpse; own images: 0 = by the rule in ram/images.py.
     scale_factor: int = 2  # Each scale covers scale_factor times the side of the one before.
     unit_pixels: float = 13.0  # Pixels from the image centre to a location coordinate of +/-1; own images: 0 = by rule.
+    glimpse_normalization: str = "none"  # "none" (the paper), or "patch_mean": each patch less its mean per channel.
     glimpse_hidden: int = 128  # Units of h_g = relu(W(rho)).
     location_hidden: int = 128  # Units of h_l = relu(W(l)).
     glimpse_size: int = 256  # Units of the glimpse representation g = relu(W(h_g) + W(h_l)).
@@ -165,6 +167,7 @@ class ModelConfig(_Section):
 
     def check(self):
         _choice("core_type", self.core_type, CORE_TYPES)
+        _choice("glimpse_normalization", self.glimpse_normalization, GLIMPSE_NORMALIZATIONS)
         if self.channels:
             _choice("channels", self.channels, CHANNELS)
         _at_least(self, 1, "scale_factor", "glimpse_hidden", "location_hidden", "glimpse_size",

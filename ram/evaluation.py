@@ -61,7 +61,7 @@ def draw_episodes(model, config, dataset, count, seed, output):
     locations = outputs["locations"]
     predictions = outputs["logits"].argmax(-1)
     floats = images.astype(np.float32) / 255.0
-    glimpses = np.stack([model.glimpse(floats, locations[:, step]).numpy()
+    glimpses = np.stack([model.glimpse(floats, locations[:, step], normalize=False).numpy()
                          for step in range(config.num_glimpses)], axis=1)
     written = []
     labels = [config.class_name(int(label)) for label in dataset.test_labels[chosen]]

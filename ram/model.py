@@ -224,8 +224,9 @@ class RecurrentAttentionModel(keras.Model):
         self.baseline_network.build((None, c.core_size))
         self.built = True
 
-    def glimpse(self, images, locations, table=None):
-        """The retina's patches `[B, k, g, g, C]` at `locations`; `table` is the images'
+    def glimpse(self, images, locations, table=None, normalize=True):
+        """The retina's patches `[B, k, g, g, C]` at `locations`, as the glimpse network sees them
+        (`normalize=False`: before `glimpse_normalization`, for pictures); `table` is the images'
         `glimpse.summed_area_table` when already computed."""
         c = self.config
         if table is None and c.num_scales > 1:
@@ -233,7 +234,14 @@ class RecurrentAttentionModel(keras.Model):
         patches = glimpse.retina_from_table(images, table, locations, c.patch_size, c.num_scales,
                                             c.scale_factor, c.unit_pixels)
         # uint8 pixels (0-255) become [0, 1] only here, after the exact table of whole-number sums.
-        return patches / 255.0 if keras.backend.standardize_dtype(images.dtype) == "uint8" else patches
+        if keras.backend.standardize_dtype(images.dtype) == "uint8":
+            patches = patches / 255.0
+        if normalize and c.glimpse_normalization == "patch_mean":
+            # Each patch less its mean per channel: what differs inside the patch, not the colour
+            # of its background (on colour images, raw pixels far from zero leave the glimpse
+            # network's units dead).
+            patches = patches - keras.ops.mean(patches, axis=(2, 3), keepdims=True)
+        return patches
 
     def get_config(self):
         return {"config": self.config.to_dict(), "seed": self.seed, "name": self.name}

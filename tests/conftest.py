@@ -18,6 +18,10 @@ import pytest  # noqa: E402
 from ram import config as config_module  # noqa: E402
 
 
+# The run modules of the paper's MNIST tasks (run_images.py needs data of its own).
+MNIST_RUN_MODULES = [name for name in config_module.run_module_names() if name != "run_images"]
+
+
 def tiny_config(**overrides):
     """A model small enough to train in seconds, without XLA (whose compilation would dominate)."""
     values = dict(num_glimpses=2, glimpse_hidden=16, location_hidden=8, glimpse_size=32,

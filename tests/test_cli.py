@@ -11,6 +11,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RUN_MODULES = sorted(path.stem for path in ROOT.glob("run_*.py"))
+from conftest import MNIST_RUN_MODULES  # noqa: E402
 
 
 def run(*arguments, cwd=ROOT):
@@ -77,11 +78,11 @@ def test_run_script_refuses_a_folder_a_live_run_holds(tmp_path):
     assert_clean_error(run("run_mnist.py", "--output", tmp_path), "in use by a live run")
 
 
-@pytest.mark.parametrize("module_name", RUN_MODULES)
+@pytest.mark.parametrize("module_name", MNIST_RUN_MODULES)
 def test_every_run_script_trains_a_tiny_run(tmp_path, module_name):
     # Without XLA, whose compilation would take most of the time (the `trained` fixture uses it).
     result = run(f"{module_name}.py", "--runs", "1", "--epochs", "1", "--limit", "64", "--quiet",
-                 "--output", tmp_path, "--set", "batch_size=32", "--set", "test_samples=1",
+                 "--output", tmp_path, "--set", "batch_size=32", "--set", "test_samples=0",
                  "--set", "jit_compile=false")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # A clean console: no TensorFlow log lines.
@@ -89,7 +90,7 @@ def test_every_run_script_trains_a_tiny_run(tmp_path, module_name):
         assert (tmp_path / "run_0" / name).is_file()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert len(summary["runs"]) == 1 and 0 <= summary["test_accuracy_mean"] <= 1
-    assert summary["test_samples"] == 1 and 0 <= summary["test_accuracy_sampled_mean"] <= 1
+    assert summary["test_samples"] == 0 and summary["test_accuracy_sampled_mean"] is None
     # A second command on the same folder is refused and leaves the run as it was.
     before = (tmp_path / "run_0" / "results.json").read_bytes()
     assert_clean_error(run(f"{module_name}.py", "--output", tmp_path), "already holds runs")
@@ -100,7 +101,7 @@ def test_every_run_script_trains_a_tiny_run(tmp_path, module_name):
 def trained(tmp_path_factory):
     output = tmp_path_factory.mktemp("trained")
     result = run("run_mnist.py", "--runs", "2", "--epochs", "2", "--limit", "256", "--quiet",
-                 "--output", output, "--set", "batch_size=32")
+                 "--output", output, "--set", "batch_size=32", "--set", "test_samples=3")
     assert result.returncode == 0, result.stderr
     return output
 
@@ -111,9 +112,9 @@ def test_several_runs_write_a_summary_with_mean_and_std(trained):
     assert len(accuracies) == 2 and summary["processes"] == 2
     assert summary["test_accuracy_mean"] == pytest.approx(np.mean(accuracies))
     assert summary["test_accuracy_std"] == pytest.approx(np.std(accuracies, ddof=1))
-    # run_mnist.py reports the mean of 10 sampled episodes per test image as well.
+    # Each run reports the mean of 3 sampled episodes per test image as well.
     sampled = [run["test_accuracy_sampled"] for run in summary["runs"]]
-    assert summary["test_samples"] == 10 and all(0 <= value <= 1 for value in sampled)
+    assert summary["test_samples"] == 3 and all(0 <= value <= 1 for value in sampled)
     assert summary["test_accuracy_sampled_mean"] == pytest.approx(np.mean(sampled))
     assert summary["test_accuracy_sampled_std"] == pytest.approx(np.std(sampled, ddof=1))
     seeds = {json.loads((trained / f"run_{i}" / "results.json").read_text())["seed"] for i in (0, 1)}
@@ -160,7 +161,7 @@ def test_resume_trains_only_the_runs_not_yet_finished(trained, tmp_path):
     (output / "run_0" / "checkpoint.h5").unlink()  # A finished run needs only its results.json.
     before = (output / "run_0" / "results.json").read_bytes()
     result = run("run_mnist.py", "--output", output, "--resume", "--runs", "2", "--epochs", "2",
-                 "--limit", "256", "--set", "batch_size=32", "--quiet")
+                 "--limit", "256", "--set", "batch_size=32", "--set", "test_samples=3", "--quiet")
     assert result.returncode == 0, result.stderr
     assert (output / "run_0" / "results.json").read_bytes() == before
     assert json.loads((output / "run_1" / "results.json").read_text())["complete"]
@@ -247,9 +248,9 @@ def test_results_table_reads_the_summary_and_sampled_figures(trained, tmp_path):
     errors = [100 * (1 - entry["test_accuracy"]) for entry in summary["runs"]]
     assert row.startswith("| MNIST 28x28, 7 glimpses | 1.07% | 0.67% |")
     assert f"| **{np.mean(errors):.2f}%** +/- {np.std(errors, ddof=1):.2f} (2 runs) |" in row
-    # No sampled_accuracy.json beside this summary: the runs' own figure (10 sampled episodes).
+    # No sampled_accuracy.json beside this summary: the runs' own figure (3 sampled episodes).
     assert (f"| **{100 * (1 - summary['test_accuracy_sampled_mean']):.2f}%** +/- "
-            f"{100 * summary['test_accuracy_sampled_std']:.2f} (M = 10) |") in row
+            f"{100 * summary['test_accuracy_sampled_std']:.2f} (M = 3) |") in row
     # The fixture trained with --set batch_size=32: the command that trains it again says so.
     assert row.endswith("| `python run_mnist.py --set batch_size=32 --set epochs=2` |")
     copy = tmp_path / "summary.json"

@@ -18,12 +18,12 @@ from ram import model as model_module
 from ram import rollout
 from ram import training
 
-from conftest import tiny_config
+from conftest import MNIST_RUN_MODULES, tiny_config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name", config_module.run_module_names())
+@pytest.mark.parametrize("name", MNIST_RUN_MODULES)
 def test_a_keras_file_round_trips_every_task_to_equal_outputs(tmp_path, name):
     config = config_module.config_from_module_name(name)
     model = model_module.RecurrentAttentionModel(config, seed=3)

@@ -11,7 +11,7 @@ from ram import model as model_module
 from ram import losses
 from test_glimpse import reference_retina
 
-RUN_MODULES = sorted(path.stem for path in pathlib.Path(__file__).resolve().parent.parent.glob("run_*.py"))
+from conftest import MNIST_RUN_MODULES as RUN_MODULES
 
 
 def small_config(**overrides):
