@@ -103,6 +103,7 @@ def run_main(module, argv=None):
                   f"{config.num_classes} classes ({config.class_names or 'unnamed'}); retina "
                   f"{config.patch_size}x{config.patch_size} x {config.num_scales} scale(s), "
                   f"unit {config.unit_pixels:g} px", flush=True)
+            del data  # Each run reads the images itself; the parent need not hold them.
     except ValueError as error:
         fail(error)
     module_name = pathlib.Path(module.__file__).stem

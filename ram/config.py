@@ -105,11 +105,12 @@ class DataConfig(_Section):
     validation_fraction: float = 0.1  # Own images: the share of each class's training images held out for validation.
     split_seed: int = 0  # Own images: seed of the stratified test and validation splits (the same for every run).
     resize: str = "pad"  # Own images of another size: "pad" (keep the aspect, pad with black) or "stretch".
+    memory_limit_mb: int = 4096  # Own images: decoded training images above this stream from disk each epoch.
 
     def check(self):
         _choice("dataset", self.dataset, DATASETS)
         _choice("resize", self.resize, RESIZES)
-        _at_least(self, 0, "split_seed")
+        _at_least(self, 0, "split_seed", "memory_limit_mb")
         for name in ("test_fraction", "validation_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 0 and below 1, got {getattr(self, name)}")

@@ -151,7 +151,18 @@ def shift_images(images, max_shift, rng):
     return padded[np.arange(count)[:, None, None], rows, cols]
 
 
-class Dataset:
+class DataSource:
+    """What every data source shares: its training labels size an epoch."""
+
+    @property
+    def num_train(self):
+        return len(self.train_labels)
+
+    def steps_per_epoch(self, batch_size):
+        return -(-self.num_train // batch_size)
+
+
+class Dataset(DataSource):
     """Training, validation and test images for one config.
 
     Args:
@@ -209,13 +220,6 @@ class Dataset:
                                            np.random.default_rng(seed), clutter,
                                            self.config.clutter_size)
         return canvases[..., None], positions
-
-    @property
-    def num_train(self):
-        return len(self.train_labels)
-
-    def steps_per_epoch(self, batch_size):
-        return -(-self.num_train // batch_size)
 
     def train_batches(self, epoch, seed, batch_size):
         """Yields `(images, labels)` for one epoch; the order depends only on `(seed, epoch)`."""
@@ -294,7 +298,7 @@ def prefetch(batches, depth=2):
                 thread.join(0.01)
 
 
-class ArrayData:
+class ArrayData(DataSource):
     """A data source of images already in memory (a notebook's arrays, an `.npz`).
 
     Args:
@@ -357,13 +361,6 @@ class ArrayData:
         limited.train_images = self.train_images[:limit]
         limited.train_labels = self.train_labels[:limit]
         return limited
-
-    @property
-    def num_train(self):
-        return len(self.train_labels)
-
-    def steps_per_epoch(self, batch_size):
-        return -(-self.num_train // batch_size)
 
     def train_batches(self, epoch, seed, batch_size):
         """Yields `(images, labels)` for one epoch; the order depends only on `(seed, epoch)`."""

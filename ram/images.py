@@ -15,10 +15,13 @@ mix in one folder. Other files in a class folder (a README, `.DS_Store`) are ski
 warning line naming how many. Images of another size are resized to `image_size`, keeping the
 aspect and padding with black (`resize = "pad"`) or stretching (`resize = "stretch"`).
 
-Nothing here imports TensorFlow: images are decoded with Pillow.
+Decoded training images that would take more than `memory_limit_mb` stream from disk each epoch
+through `tf.data` instead (`StreamedImages`); the run's first lines say which. Nothing here imports
+TensorFlow until a streamed epoch starts: images in memory are decoded with Pillow.
 """
 
 import dataclasses
+import hashlib
 import pathlib
 import sys
 import zipfile
@@ -137,21 +140,90 @@ def load(path, config, progress=None):
         print(f"warning: skipped {skipped} file(s) that are not images "
               f"({', '.join(IMAGE_SUFFIXES)}) under {path}", file=sys.stderr)
     names = sorted(train_classes)
-    files = [file for name in names for file in train_classes[name]]
+    files = np.array([str(file) for name in names for file in train_classes[name]])
     labels = np.array([index for index, name in enumerate(names) for _ in train_classes[name]])
     facts = _facts(files, names)
     size, channels = config.image_size or facts["image_size"], config.channels or facts["channels"]
-    images = _decode(files, size, channels, config.resize, progress)
     if split:
-        test_files = [file for name in names for file in test_classes[name]]
+        test_files = np.array([str(file) for name in names for file in test_classes[name]])
         test_labels = np.array([index for index, name in enumerate(names)
                                 for _ in test_classes[name]])
-        test_images = _decode(test_files, size, channels, config.resize, progress)
     else:
         kept, held = stratified_split(labels, config.test_fraction, config.split_seed)
-        test_images, test_labels = images[held], labels[held]
-        images, labels = images[kept], labels[kept]
-    return _split_validation(images, labels, test_images, test_labels, config), facts
+        test_files, test_labels = files[held], labels[held]
+        files, labels = files[kept], labels[kept]
+    kept, held = stratified_split(labels, config.validation_fraction, config.split_seed + 1)
+    if len(held) == 0 or len(kept) == 0:
+        raise DataError(f"too few images ({len(labels)}) to hold out a validation set")
+
+    def decode(chosen):
+        return _decode(chosen, size, channels, config.resize, progress)
+
+    validation = (decode(files[held]), labels[held])
+    test = (decode(test_files), test_labels)
+    mebibytes = len(kept) * size * size * channels / 2**20
+    if mebibytes > config.memory_limit_mb:
+        print(f"streaming the {len(kept)} training images from disk ({mebibytes:,.0f} MiB decoded, "
+              f"above memory_limit_mb={config.memory_limit_mb}); validation and test images in "
+              "memory", file=sys.stderr)
+        return StreamedImages(files[kept], labels[kept], *validation, *test, size, channels,
+                              config.resize), facts
+    return data_module.ArrayData(decode(files[kept]), labels[kept], *validation, *test), facts
+
+
+class StreamedImages(data_module.ArrayData):
+    """An image folder whose training images are too many to hold in memory: each epoch reads them
+    from disk through `tf.data` (parallel decode and resize, in the epoch's seeded order, batched
+    and prefetched). Validation and test images are held in memory as `ArrayData` holds them.
+
+    Decoding and resizing are TensorFlow's here, Pillow's in memory: images already of the
+    config's size give the same pixels either way; resized ones may differ in rounding.
+    """
+
+    def __init__(self, train_files, train_labels, validation_images, validation_labels,
+                 test_images, test_labels, size, channels, resize):
+        # ArrayData checks and fingerprints arrays; the training images are stood in for by one
+        # decoded image, and the file list is fingerprinted instead.
+        first = read_image(train_files[0], size, channels, resize)[None]
+        super().__init__(first, train_labels[:1], validation_images, validation_labels,
+                         test_images, test_labels)
+        self.train_files, self.train_labels = np.asarray(train_files), np.asarray(train_labels,
+                                                                                  np.int32)
+        self.size, self.channels, self.resize = size, channels, resize
+        self.checksum = hashlib.sha256(self.checksum.encode() + "\n".join(
+            self.train_files).encode()).hexdigest()
+
+    @property
+    def image_shape(self):
+        return (self.size, self.size, self.channels)
+
+    def limited(self, limit):
+        limited = super().limited(limit)
+        limited.train_files = self.train_files[:limit]
+        return limited
+
+    def _decode(self, path):
+        import tensorflow as tf  # Only a training process iterates; the parent never does.
+        image = tf.io.decode_image(tf.io.read_file(path), channels=self.channels,
+                                   expand_animations=False)
+        image.set_shape([None, None, self.channels])
+        if self.resize == "stretch":
+            image = tf.image.resize(image, [self.size, self.size])
+        else:
+            image = tf.image.resize_with_pad(image, self.size, self.size)
+        return tf.cast(tf.round(tf.clip_by_value(image, 0, 255)), tf.uint8)
+
+    def train_batches(self, epoch, seed, batch_size):
+        """Yields `(images, labels)` for one epoch, in the order `ArrayData` would give."""
+        import tensorflow as tf
+        order = np.random.default_rng([seed, epoch]).permutation(self.num_train)
+        files = tf.data.Dataset.from_tensor_slices(self.train_files[order])
+        images = files.map(self._decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        labels = tf.data.Dataset.from_tensor_slices(self.train_labels[order])
+        batches = tf.data.Dataset.zip((images, labels)).batch(batch_size).prefetch(
+            tf.data.AUTOTUNE)
+        for image_batch, label_batch in batches.as_numpy_iterator():
+            yield image_batch, label_batch
 
 
 def _facts(files, names):

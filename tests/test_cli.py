@@ -29,8 +29,10 @@ def assert_clean_error(result, *fragments):
 
 
 @pytest.mark.parametrize("script", [f"{name}.py" for name in RUN_MODULES]
-                         + ["evaluate.py", "plot.py", "benchmarks/throughput.py",
-                            "benchmarks/retina.py", "tools/results_table.py"])
+                         + ["evaluate.py", "plot.py", "predict.py", "export.py",
+                            "benchmarks/throughput.py", "benchmarks/retina.py",
+                            "benchmarks/image_loading.py", "tools/results_table.py",
+                            "tools/make_colour_mnist.py", "tools/update_readme.py"])
 def test_every_script_answers_help(script):
     result = run(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout and not result.stderr

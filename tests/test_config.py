@@ -87,12 +87,14 @@ def test_run_scripts_state_only_what_their_task_changes(name):
 
 
 def test_readme_tables_are_current():
-    """The README's results table and config reference are what tools/update_readme.py makes."""
+    """The README's results table and docs/config.md's reference are what
+    tools/update_readme.py makes."""
     import importlib.util
     root = pathlib.Path(__file__).resolve().parent.parent
     spec = importlib.util.spec_from_file_location("update_readme", root / "tools" / "update_readme.py")
     update_readme = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(update_readme)
-    text = (root / "README.md").read_text()
-    assert update_readme.updated(text) == text, (
-        "README.md's generated tables are stale: run `python tools/update_readme.py`")
+    for path in (root / "README.md", root / "docs" / "config.md"):
+        text = path.read_text()
+        assert update_readme.updated(text) == text, (
+            f"{path.name}'s generated tables are stale: run `python tools/update_readme.py`")

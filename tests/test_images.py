@@ -265,3 +265,28 @@ def test_array_data_checks_what_it_is_given():
     with pytest.raises(data_module.DataError, match="8x8, the config's image_size is 28"):
         data.check(tiny_config())
     assert data.limited(2).num_train == 2 and data.num_train == 4
+
+
+def test_a_set_above_the_memory_limit_streams_the_same_batches(colour_folder):
+    """Streamed from disk through tf.data, an epoch's batches equal those held in memory (the
+    images already of the config's size), and validation and test stay in memory."""
+    import dataclasses
+    base = config_module.Config(dataset="images", image_size=16, channels=3, num_classes=0,
+                                patch_size=0, num_scales=0, unit_pixels=0.0).validate()
+    in_memory, _ = images.load(colour_folder, base)
+    streamed, _ = images.load(colour_folder, dataclasses.replace(base, memory_limit_mb=0))
+    assert isinstance(streamed, images.StreamedImages)
+    assert not isinstance(in_memory, images.StreamedImages)
+    assert streamed.num_train == in_memory.num_train
+    np.testing.assert_array_equal(streamed.validation_images, in_memory.validation_images)
+    same_size = [index for index, path in enumerate(streamed.train_files)
+                 if Image.open(path).size == (16, 16)]
+    for (a, labels_a), (b, labels_b) in zip(in_memory.train_batches(2, 1, 32),
+                                            streamed.train_batches(2, 1, 32)):
+        np.testing.assert_array_equal(labels_a, labels_b)
+        assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
+    order = np.random.default_rng([1, 2]).permutation(streamed.num_train)
+    first = next(streamed.train_batches(2, 1, len(order)))[0]
+    expected = next(in_memory.train_batches(2, 1, len(order)))[0]
+    kept = [row for row, index in enumerate(order) if index in same_size]
+    np.testing.assert_array_equal(first[kept], expected[kept])

@@ -1,6 +1,7 @@
 """The project as a package: `pip install .` gives `import ram` and the commands, and its
 dependencies are those of requirements.txt."""
 
+import os
 import pathlib
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ def test_the_package_installs_with_its_commands(tmp_path):
     dependencies = [path for path in sys.path if path.endswith("site-packages")]
     (site / "dependencies.pth").write_text("\n".join(dependencies) + "\n")
     python = environment / "bin" / "python"
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     # A copy of what the package is made of, so that the build leaves nothing in the tree.
     source = tmp_path / "source"
     source.mkdir()
@@ -39,13 +41,13 @@ def test_the_package_installs_with_its_commands(tmp_path):
                               "--no-build-isolation", str(source)], capture_output=True,
                              text=True, timeout=300)
     assert install.returncode == 0, install.stderr
-    for command in ("ram-train", "ram-evaluate", "ram-plot", "ram-export"):
+    for command in ("ram-train", "ram-evaluate", "ram-plot", "ram-predict", "ram-export"):
         result = subprocess.run([environment / "bin" / command, "--help"], capture_output=True,
-                                text=True, timeout=120, cwd=tmp_path)
+                                text=True, timeout=120, cwd=tmp_path, env=clean)
         assert result.returncode == 0 and "usage:" in result.stdout, command + result.stderr
     result = subprocess.run([environment / "bin" / "ram-train", "run_mnist", "--help"],
-                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path, env=clean)
     assert result.returncode == 0 and "--resume" in result.stdout, result.stderr
     where = subprocess.run([python, "-c", "import ram; print(ram.__file__)"], capture_output=True,
-                           text=True, timeout=60, cwd=tmp_path)
+                           text=True, timeout=60, cwd=tmp_path, env=clean)
     assert where.stdout.startswith(str(site)), where.stdout  # The installed copy, not the tree.

@@ -1,5 +1,5 @@
-"""Rewrite the README's generated tables in place: the results table (tools/results_table.py) and
-the config reference (`python -m ram.config`).
+"""Rewrite the generated tables in place: the README's results table (tools/results_table.py) and
+docs/config.md's config reference (`python -m ram.config`).
 
     python tools/update_readme.py
 
@@ -7,6 +7,7 @@ Each table sits under an HTML comment that names the command producing it; the l
 comment's next line to the first blank line are replaced. Tests check that both are current.
 """
 
+import argparse
 import pathlib
 import sys
 
@@ -15,16 +16,21 @@ from ram import config as config_module
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import results_table  # noqa: E402  (a script beside this one, not a package module)
 
-README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+CONFIG_DOC = ROOT / "docs" / "config.md"
 TABLES = {"<!-- results table: python tools/results_table.py -->":
-          lambda: results_table.table([README.parent / path / "summary.json"
+          lambda: results_table.table([ROOT / path / "summary.json"
                                        for path in results_table.DEFAULT_SUMMARIES]),
           "<!-- config reference: python -m ram.config -->": config_module.reference_table}
 
 
 def updated(text):
+    """`text` with each table whose marker it holds made afresh."""
     lines = text.split("\n")
     for marker, make in TABLES.items():
+        if marker not in lines:
+            continue
         start = lines.index(marker) + 1
         end = start
         while end < len(lines) and lines[end].strip():
@@ -33,9 +39,11 @@ def updated(text):
     return "\n".join(lines)
 
 
-def main():
-    README.write_text(updated(README.read_text()))
-    print(f"updated the tables in {README}")
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)
+    for path in (README, CONFIG_DOC):
+        path.write_text(updated(path.read_text()))
+        print(f"updated the tables in {path}")
     return 0
 
 
