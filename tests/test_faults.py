@@ -157,10 +157,11 @@ def test_stopping_parallel_runs_leaves_no_lock_or_temporary_file(tmp_path, stop,
 def test_a_seed_gives_the_same_figures_alone_or_beside_other_runs(tmp_path):
     """Run 1 of a two-process experiment equals the same seed trained alone (same thread count)."""
     environment = dict(os.environ, RAM_THREADS="1")
+    # Two epochs are enough to compare (the last --epochs given wins).
     together = subprocess.run([sys.executable, "run_mnist.py", *FLAGS[2:], "--runs", "2",
-                               "--output", tmp_path / "together"], cwd=ROOT, env=environment,
-                              capture_output=True, text=True, timeout=300)
-    alone = subprocess.run([sys.executable, "run_mnist.py", *FLAGS, "--seed", "1",
+                               "--epochs", "2", "--output", tmp_path / "together"], cwd=ROOT,
+                              env=environment, capture_output=True, text=True, timeout=300)
+    alone = subprocess.run([sys.executable, "run_mnist.py", *FLAGS, "--epochs", "2", "--seed", "1",
                             "--output", tmp_path / "alone"], cwd=ROOT, env=environment,
                            capture_output=True, text=True, timeout=300)
     assert together.returncode == 0 and alone.returncode == 0, together.stderr + alone.stderr

@@ -90,6 +90,35 @@ def row(path):
             f"{minutes[0]:.0f}-{minutes[-1]:.0f} | `{command(config)}` |")
 
 
+# The own-images demonstration (python tools/make_colour_mnist.py output/colour_mnist).
+IMAGE_SUMMARIES = ("results/run_images_colour_mnist",)
+
+
+def image_table(paths):
+    """Own-image experiments: test accuracy over the runs, one episode and sampled, minutes, and
+    the command each was trained with (as its summary recorded it)."""
+    lines = ["| data | runs | test accuracy, one episode | mean of M sampled episodes | "
+             "minutes per run | command |", "| --- | --- | --- | --- | --- | --- |"]
+    for path in paths:
+        results, sampled = experiment_figures(path)
+        summary = json.loads(path.read_text())
+        config = results[0]["config"]
+        accuracies = [100 * run["test_accuracy"] for run in results]
+        spread = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+        ours_sampled = "-"
+        if sampled:
+            ours_sampled = (f"{100 * sampled['test_accuracy_sampled_mean']:.2f}% +/- "
+                            f"{100 * sampled['test_accuracy_sampled_std']:.2f} "
+                            f"(M = {sampled['samples']})")
+        minutes = sorted(run["train_seconds"] / 60 for run in results)
+        size = config["image_size"]
+        lines.append(f"| {path.parent.name}: {size}x{size}x{config['channels']}, "
+                     f"{config['num_classes']} classes | {len(results)} | "
+                     f"**{statistics.fmean(accuracies):.2f}%** +/- {spread:.2f} | {ours_sampled} | "
+                     f"{minutes[0]:.0f}-{minutes[-1]:.0f} | `python {summary['command']}` |")
+    return "\n".join(lines)
+
+
 def table(paths):
     lines = ["| task | paper | best public | ours: test error, one episode | ours: mean of M "
              "sampled episodes | minutes per run | command |",
@@ -101,15 +130,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("summaries", nargs="*",
                         help="summary.json files or experiment folders (default: the README's rows)")
+    parser.add_argument("--images", action="store_true",
+                        help="the table of own-image experiments (run_images.py)")
     args = parser.parse_args(argv)
     paths = []
-    for name in args.summaries or [str(ROOT / path) for path in DEFAULT_SUMMARIES]:
+    defaults = IMAGE_SUMMARIES if args.images else DEFAULT_SUMMARIES
+    for name in args.summaries or [str(ROOT / path) for path in defaults]:
         path = pathlib.Path(name)
         path = path / runs_module.SUMMARY_FILE if path.is_dir() else path
         if not path.is_file():
             parser.exit(2, f"error: {path} does not exist\n")
         paths.append(path)
-    print(table(paths))
+    print(image_table(paths) if args.images else table(paths))
     return 0
 
 

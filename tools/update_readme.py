@@ -22,6 +22,9 @@ CONFIG_DOC = ROOT / "docs" / "config.md"
 TABLES = {"<!-- results table: python tools/results_table.py -->":
           lambda: results_table.table([ROOT / path / "summary.json"
                                        for path in results_table.DEFAULT_SUMMARIES]),
+          "<!-- colour table: python tools/results_table.py --images -->":
+          lambda: results_table.image_table([ROOT / path / "summary.json"
+                                             for path in results_table.IMAGE_SUMMARIES]),
           "<!-- config reference: python -m ram.config -->": config_module.reference_table}
 
 
