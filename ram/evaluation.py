@@ -11,9 +11,6 @@ from ram import rollout
 from ram import sources
 from ram import visualize
 
-load_trained = rollout.load_trained
-
-
 def test_data(config, data_path=None):
     """The fixed test images of `config`'s task (and its validation split, made alike)."""
     return sources.open_data(config, data_path)[0]

@@ -77,7 +77,8 @@ def main(argv=None):
                 "so there is no digit position to score")
         # TensorFlow loads only once the arguments are known to be good.
         from ram import evaluation
-        model = evaluation.load_trained(args.weights, config)
+        from ram import rollout
+        model = rollout.load_trained(args.weights, config)
         dataset = evaluation.test_data(config, args.data)
     except ValueError as error:
         cli.fail(error)
