@@ -67,6 +67,9 @@ def run_parser(module):
                         help="override a config value; may be repeated")
     parser.add_argument("--processes", type=int,
                         help="runs at once (default: as many as CPU cores, at most RUNS)")
+    parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"),
+                        help="spread one run over the local devices (mirrored) or the machines "
+                             "in TF_CONFIG (multiworker); config: DISTRIBUTE")
     parser.add_argument("--resume", action="store_true",
                         help="continue the runs in --output from their last completed epoch")
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
@@ -75,7 +78,7 @@ def run_parser(module):
 
 def build_config(module, args):
     overrides = list(args.set)
-    for name in ("epochs", "runs", "seed"):
+    for name in ("epochs", "runs", "seed", "distribute"):
         value = getattr(args, name)
         if value is not None:
             overrides.append(f"{name}={value}")

@@ -31,7 +31,7 @@ PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Run modules live at the top level of the project; only these names can be loaded by name.
 _MODULE_NAME = re.compile(r"^run_[a-z0-9_]+$")
 
-DATASETS = ("mnist", "translated", "cluttered", "images")
+DATASETS = ("mnist", "translated", "cluttered", "images", "catch")
 # The datasets made from the bundled MNIST (grey, 28x28 digits); "images" are a user's own.
 MNIST_DATASETS = ("mnist", "translated", "cluttered")
 CORE_TYPES = ("rnn", "lstm")
@@ -41,7 +41,9 @@ REWARDS = ("correct", "probability")
 ADVANTAGE_BASELINES = ("learned", "episodes")
 CHANNELS = (1, 3)
 RESIZES = ("pad", "stretch")
-GLIMPSE_NORMALIZATIONS = ("none", "patch_mean")
+GLIMPSE_NORMALIZATIONS = ("none", "patch_mean", "block_sum")
+TASKS = ("classify", "play")
+DISTRIBUTE = ("none", "mirrored", "multiworker")
 
 
 class ConfigError(ValueError):
@@ -96,7 +98,7 @@ class _Section:
 class DataConfig(_Section):
     """Where the images come from and how they are split."""
 
-    dataset: str = "mnist"  # "mnist" (28x28 digits), "translated", "cluttered" (on a canvas); "images": your own.
+    dataset: str = "mnist"  # "mnist" (28x28 digits), "translated", "cluttered" (on a canvas); "images": your own; "catch": the game.
     num_clutter: int = 0  # Pieces of clutter pasted on each cluttered image.
     clutter_size: int = 8  # Side of each square piece of clutter, in pixels.
     validation_size: int = 6000  # Training images held out (seeded) for validation and model selection.
@@ -106,6 +108,9 @@ class DataConfig(_Section):
     split_seed: int = 0  # Own images: seed of the stratified test and validation splits (the same for every run).
     resize: str = "pad"  # Own images of another size: "pad" (keep the aspect, pad with black) or "stretch".
     memory_limit_mb: int = 4096  # Own images: decoded training images above this stream from disk each epoch.
+    games_per_epoch: int = 16384  # Catch: fresh training games per epoch (validation_size games validate).
+    paddle_width: int = 2  # Catch: the paddle's width in pixels.
+    ball_speed: float = 1.0  # Catch: the ball's sideways speed is uniform in [-ball_speed, ball_speed] columns a frame.
 
     def check(self):
         _choice("dataset", self.dataset, DATASETS)
@@ -114,7 +119,8 @@ class DataConfig(_Section):
         for name in ("test_fraction", "validation_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 0 and below 1, got {getattr(self, name)}")
-        _at_least(self, 1, "clutter_size", "validation_size")
+        _at_least(self, 1, "clutter_size", "validation_size", "games_per_epoch", "paddle_width")
+        _not_negative(self, "ball_speed")
         _at_least(self, 0, "num_clutter", "train_shift")
         if self.dataset == "cluttered" and self.clutter_size > 28:
             raise ConfigError(f"clutter_size must be at most 28, got {self.clutter_size}")
@@ -133,19 +139,20 @@ class ModelConfig(_Section):
     num_scales: int = 1  # Number of patches k per glimpse; own images: 0 = by the rule in ram/images.py.
     scale_factor: int = 2  # Each scale covers scale_factor times the side of the one before.
     unit_pixels: float = 13.0  # Pixels from the image centre to a location coordinate of +/-1; own images: 0 = by rule.
-    glimpse_normalization: str = "none"  # "none" (the paper), or "patch_mean": each patch less its mean per channel.
+    glimpse_normalization: str = "none"  # "none" (the paper); "patch_mean": each patch less its mean per channel; "block_sum": coarse scales sum their blocks.
     glimpse_hidden: int = 128  # Units of h_g = relu(W(rho)).
     location_hidden: int = 128  # Units of h_l = relu(W(l)).
     glimpse_size: int = 256  # Units of the glimpse representation g = relu(W(h_g) + W(h_l)).
     core_size: int = 256  # Units of the core state h_t.
     core_type: str = "rnn"  # "rnn": h_t = relu(W(h_{t-1}) + W(g_t)) (the paper); "lstm": an LSTM cell.
     location_network_hidden: int = 128  # Hidden units of the location network (kevinzakka PR #32); 0 = linear.
-    num_glimpses: int = 7  # Glimpses T per image; the class is read from the last core state.
-    num_classes: int = 10  # Output classes; own images: 0 = from the data.
+    num_glimpses: int = 7  # Glimpses T per image (Catch: frames per game); the class is read from the last core state.
+    num_classes: int = 10  # Output classes (Catch: game actions); own images: 0 = from the data.
     class_names: str = ""  # The classes' names, comma-separated, in label order ("" = the label numbers).
     location_std: float = 0.1  # Standard deviation of the Gaussian location policy in training.
     policy_trains_core: bool = True  # REINFORCE also trains the core and glimpse networks via h_{t-1} (Torch reference).
     mean_path_episode: bool = False  # With M >= 2, each image's first training episode follows the policy's means.
+    task: str = "classify"  # "classify": a class from the last core state; "play": an action every step (Catch).
 
     def names(self):
         """The class names as a list (empty when not given)."""
@@ -169,6 +176,7 @@ class ModelConfig(_Section):
     def check(self):
         _choice("core_type", self.core_type, CORE_TYPES)
         _choice("glimpse_normalization", self.glimpse_normalization, GLIMPSE_NORMALIZATIONS)
+        _choice("task", self.task, TASKS)
         if self.channels:
             _choice("channels", self.channels, CHANNELS)
         _at_least(self, 1, "scale_factor", "glimpse_hidden", "location_hidden", "glimpse_size",
@@ -197,12 +205,13 @@ class LossConfig(_Section):
     episodes_per_image: int = 1  # Sampled episodes M per training image; the losses average them all.
     reward: str = "correct"  # REINFORCE reward: "correct" (1 if right, the paper) or "probability" (p(y)).
     advantage_baseline: str = "learned"  # "learned" (b_t) or "episodes" (the image's other episodes).
+    action_entropy_weight: float = 0.0  # Catch: weight of the game-action policy's entropy bonus (exploration); 0 = off.
 
     def check(self):
         _choice("reward", self.reward, REWARDS)
         _choice("advantage_baseline", self.advantage_baseline, ADVANTAGE_BASELINES)
         _at_least(self, 1, "episodes_per_image")
-        _not_negative(self, "reinforce_weight", "baseline_weight")
+        _not_negative(self, "reinforce_weight", "baseline_weight", "action_entropy_weight")
         if self.advantage_baseline == "episodes" and self.episodes_per_image < 2:
             raise ConfigError("advantage_baseline='episodes' needs episodes_per_image of 2 or more, "
                               f"got {self.episodes_per_image}")
@@ -243,9 +252,12 @@ class RuntimeConfig(_Section):
     test_samples: int = 10  # Also report the test accuracy of the mean of this many sampled episodes; 0 = off.
     jit_compile: bool = True  # Compile the train and eval steps with XLA (faster on CPU).
     steps_per_execution: int = 10  # Train steps per call of the compiled step (a loop inside it; same weights).
+    distribute: str = "none"  # "none" (one device), "mirrored" (the local GPUs or CPUs), "multiworker" (TF_CONFIG's cluster).
+    worker_timeout: int = 120  # multiworker: seconds a worker waits for the others before it gives up.
 
     def check(self):
-        _at_least(self, 1, "runs", "steps_per_execution")
+        _at_least(self, 1, "runs", "steps_per_execution", "worker_timeout")
+        _choice("distribute", self.distribute, DISTRIBUTE)
         _at_least(self, 0, "seed", "test_samples")
 
 
@@ -275,8 +287,39 @@ class Config(RuntimeConfig, OptimizationConfig, LossConfig, ModelConfig, DataCon
         if self.dataset in ("translated", "cluttered") and self.image_size < 28:
             raise ConfigError(
                 f"a {self.dataset} canvas must hold a 28x28 digit, got image_size={self.image_size}")
+        if (self.dataset == "catch") != (self.task == "play"):
+            raise ConfigError(f"task='play' goes with dataset='catch' (and only there), got "
+                              f"task={self.task!r} with dataset={self.dataset!r}")
+        if self.dataset == "catch":
+            self._check_catch()
+        if self.distribute != "none" and self.dataset == "catch":
+            raise ConfigError("Catch trains on one device for now: set distribute='none' (the "
+                              "image tasks take 'mirrored' and 'multiworker')")
+        if self.distribute != "none" and self.runs > 1:
+            raise ConfigError(f"distribute={self.distribute!r} spreads one run over devices or "
+                              f"machines: set runs=1 (got {self.runs}) and start runs one by one")
         if self.image_size and self.train_shift >= self.image_size // 2:
             raise ConfigError(f"train_shift must be below half the image side, got {self.train_shift}")
+
+    def _check_catch(self):
+        if self.image_size < 3:
+            raise ConfigError(f"the Catch screen (image_size) must be at least 3 pixels, got "
+                              f"{self.image_size}")
+        if self.num_glimpses != self.image_size - 1:
+            raise ConfigError(f"a game of Catch on a {self.image_size}-pixel screen lasts "
+                              f"{self.image_size - 1} frames: set num_glimpses="
+                              f"{self.image_size - 1}, got {self.num_glimpses}")
+        if self.num_classes != 3:
+            raise ConfigError(f"Catch has 3 actions (left, stay, right): set num_classes=3, got "
+                              f"{self.num_classes}")
+        if self.channels != 1:
+            raise ConfigError(f"the Catch screen is grey: set channels=1, got {self.channels}")
+        if self.paddle_width >= self.image_size:
+            raise ConfigError(f"paddle_width ({self.paddle_width}) must be narrower than the "
+                              f"screen ({self.image_size})")
+        if self.episodes_per_image != 1:
+            raise ConfigError("Catch plays one episode per game: set episodes_per_image=1, got "
+                              f"{self.episodes_per_image}")
 
     def section(self, section):
         """This config's values of one section, e.g. `config.section(ModelConfig)`."""
@@ -337,7 +380,7 @@ def as_model_config(value):
 # Fields that change only what a finished run reports, how fast it trains, or how many runs the
 # experiment has, never what a run learns: a run may resume with other values of these (so
 # `--runs 3 --resume` grows a one-run experiment by two runs).
-NON_TRAINING_FIELDS = ("test_samples", "steps_per_execution", "runs")
+NON_TRAINING_FIELDS = ("test_samples", "steps_per_execution", "runs", "worker_timeout")
 # Data fields that decide which test images a model is scored on (evaluate.py checks them).
 TEST_SET_FIELDS = ("dataset", "num_clutter", "clutter_size")
 
@@ -412,7 +455,7 @@ def config_from_module_name(name):
 
 
 RUN_MODULE_ORDER = ("run_mnist", "run_translated_mnist", "run_cluttered_mnist",
-                    "run_cluttered_mnist_100")
+                    "run_cluttered_mnist_100", "run_catch")
 
 
 def run_module_names():

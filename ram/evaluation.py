@@ -1,5 +1,6 @@
 """What `evaluate.py` does with a trained model: test accuracy (deterministic and sampled), where
-the glimpses land (ram/foveation.py), and pictures of episodes (ram/visualize.py)."""
+the glimpses land (ram/foveation.py), and pictures of episodes (ram/visualize.py); for a Catch
+agent, its catch rates against the reference agents and a GIF of it playing (ram/play.py)."""
 
 import sys
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from ram.backend import keras
 from ram import foveation
+from ram import play
 from ram import rollout
 from ram import sources
 from ram import visualize
@@ -70,3 +72,31 @@ def draw_episodes(model, config, dataset, count, seed, output):
                              predicted)
     stale = visualize.remove_stale_pictures(output, written)
     return [int(index) for index in chosen], stale
+
+
+def report_games(model, config, dataset, args):
+    """Prints and returns a Catch agent's figures on the fixed test games: greedy and sampled catch
+    rates, the ball in the finest patch over the last frames, and the reference agents'."""
+    model.seed_generator = keras.random.SeedGenerator(args.seed)
+    starts = dataset.test_images
+    figures = play.Player(model, config, config.eval_batch_size).catch_rates(starts)
+    figures.update(play.reference_rates(config, starts, args.seed))
+    print(f"catch rate {100 * figures['catch_rate']:.2f}% greedy, "
+          f"{100 * figures['catch_rate_sampled']:.2f}% sampled ({len(starts)} test games)")
+    print(f"ball inside the {config.patch_size}x{config.patch_size} centre in "
+          f"{100 * figures['ball_in_centre']:.1f}% of the last {play.LAST_FRAMES} frames")
+    print(f"reference agents: random {100 * figures['random_policy']:.2f}%, following the ball "
+          f"{100 * figures['follow_ball']:.2f}%, going where it will land "
+          f"{100 * figures['follow_landing']:.2f}%")
+    return figures
+
+
+def draw_games(model, config, dataset, count, seed, output):
+    """An animated GIF (`output/catch.gif`) of `count` test games chosen by `seed`, side by side;
+    returns the chosen games' indices."""
+    chosen = np.random.default_rng(seed).choice(len(dataset.test_images),
+                                                min(count, len(dataset.test_images)),
+                                                replace=False)
+    frames = play.game_frames(play.Player(model, config), dataset.test_images[chosen])
+    visualize.write_gif(output / "catch.gif", frames, milliseconds=250)
+    return [int(index) for index in chosen]

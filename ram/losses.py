@@ -59,3 +59,28 @@ def hybrid_loss(outputs, labels, config):
              + config.baseline_weight * baseline_loss)
     return {"loss": total, "cross_entropy": cross_entropy, "reinforce": reinforce,
             "baseline_loss": baseline_loss, "reward": tf.reduce_mean(reward)}
+
+
+def game_loss(outputs, config):
+    """The loss terms of a batch of games (`RecurrentAttentionModel.play`), keyed by `TERMS`: no
+    classifier, so REINFORCE with the learned baseline trains both policies from the game's final
+    reward `R` (1 for a catch), the game actions and the glimpse locations alike:
+
+        reinforce = -mean_B( sum_T( (log pi(a_t) + log pi(l_t)) * (R - stop_gradient(b_t)) ) )
+        baseline  = mean_{B,T}( (b_t - R)^2 )
+        entropy   = mean_B( sum_T( H(pi(. | h_t)) ) )      of the action policy
+        total     = reinforce_weight * reinforce + baseline_weight * baseline
+                    - action_entropy_weight * entropy
+    """
+    reward = outputs["rewards"]
+    baselines = outputs["baselines"]
+    advantage = reward[:, None] - tf.stop_gradient(baselines)
+    log_probs = outputs["log_probs"] + outputs["action_log_probs"]
+    reinforce = -tf.reduce_mean(tf.reduce_sum(log_probs * advantage, axis=1))
+    baseline_loss = tf.reduce_mean(tf.square(baselines - reward[:, None]))
+    entropy = tf.reduce_mean(tf.reduce_sum(outputs["action_entropies"], axis=1))
+    total = (config.reinforce_weight * reinforce + config.baseline_weight * baseline_loss
+             - config.action_entropy_weight * entropy)
+    return {"loss": total,
+            "cross_entropy": tf.zeros([]), "reinforce": reinforce,
+            "baseline_loss": baseline_loss, "reward": tf.reduce_mean(reward)}

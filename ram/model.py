@@ -11,6 +11,9 @@ One episode of `T = num_glimpses` steps, for a batch of images:
         h_t  = CoreNetwork(g_t, h_{t-1})
     logits = ActionNetwork(h_T)
 
+`play` runs the same steps on a game (Catch, ram/catch.py): the screen changes every frame, and the
+action network reads every `h_t` to choose a game action `a_t`; the only reward is the game's end.
+
 The location network chooses the first glimpse too, from the zero state: its bias learns where to
 look first. Gradients are kept apart on purpose: the classifier's cross-entropy reaches the glimpse,
 core and action networks only (the location enters the glimpse network as a constant, and `l_t` is
@@ -236,6 +239,13 @@ class RecurrentAttentionModel(keras.Model):
         # uint8 pixels (0-255) become [0, 1] only here, after the exact table of whole-number sums.
         if keras.backend.standardize_dtype(images.dtype) == "uint8":
             patches = patches / 255.0
+        if normalize and c.glimpse_normalization == "block_sum":
+            # Each coarse receptor reports the light of its whole block, not its mean (clipped at
+            # 1): a one-pixel ball stays as bright at every scale instead of fading 4x per scale.
+            gains = [float(c.scale_factor ** (2 * scale)) for scale in range(c.num_scales)]
+            patches = keras.ops.minimum(
+                patches * keras.ops.reshape(keras.ops.convert_to_tensor(gains, patches.dtype),
+                                            (1, -1, 1, 1, 1)), 1.0)
         if normalize and c.glimpse_normalization == "patch_mean":
             # Each patch less its mean per channel: what differs inside the patch, not the colour
             # of its background (on colour images, raw pixels far from zero leave the glimpse
@@ -255,8 +265,11 @@ class RecurrentAttentionModel(keras.Model):
         policy's means), or with sampled locations when `training`."""
         return keras.ops.softmax(self.rollout(images, training=training)["logits"], axis=-1)
 
-    def rollout(self, images, training=False, sample=None, episodes=1):
-        """One episode per image (`episodes` per image); see the class docstring for the outputs."""
+    def rollout(self, images, training=False, sample=None, episodes=1, noise=None):
+        """One episode per image (`episodes` per image); see the class docstring for the outputs.
+
+        `noise` `[B * episodes, T, 2]`, standard normal, replaces the draws from the model's seed
+        generator (the distributed step draws it per example, so no replica changes it)."""
         sample = training if sample is None else sample
         images = keras.ops.convert_to_tensor(images)
         if len(images.shape) == 3:  # Grey images without a channel axis.
@@ -277,32 +290,14 @@ class RecurrentAttentionModel(keras.Model):
             noise_scale = std * (1.0 - first)[:, None]
         state, hidden = None, None  # h_0 = 0; the first step below computes only what it needs.
         locations, means, log_probs, baselines = [], [], [], []
-        for _ in range(self.config.num_glimpses):
-            if state is None:
-                # h_0 is the same zero vector for every episode, so the first location mean and
-                # baseline are too: computed once, on one row, and broadcast to the batch.
-                zero = self.core_network.initial_state(1)[0]
-                mean = keras.ops.broadcast_to(self.location_network(zero), (batch, 2))
-                baselines.append(keras.ops.broadcast_to(self.baseline_network(zero), (batch,)))
-            else:
-                stopped = keras.ops.stop_gradient(hidden)
-                # REINFORCE reaches the core and glimpse networks through h only with
-                # policy_trains_core (the Torch reference, and the default).
-                mean = self.location_network(hidden if self.config.policy_trains_core else stopped)
-                baselines.append(self.baseline_network(stopped))
-            if sample:
-                noise = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)
-                location = keras.ops.stop_gradient(mean + noise_scale * noise)
-            else:
-                location = keras.ops.stop_gradient(mean)
-            log_probs.append(gaussian_log_prob(location, mean, std))
-            location = keras.ops.clip(location, -1.0, 1.0)
-            patches = self.glimpse(images, location, table)
-            features = self.glimpse_network(keras.ops.cast(patches, self.compute_dtype),
-                                            keras.ops.cast(location, self.compute_dtype))
-            hidden, state = self.core_network(features, state)
+        for step in range(self.config.num_glimpses):
+            location, mean, log_prob, baseline = self._next_location(
+                hidden, batch, sample, noise_scale, None if noise is None else noise[:, step])
+            hidden, state = self._look(images, table, location, state)
             locations.append(location)
             means.append(mean)
+            log_probs.append(log_prob)
+            baselines.append(baseline)
         return {
             "logits": self.action_network(hidden),
             "locations": keras.ops.stack(locations, axis=1),
@@ -310,6 +305,84 @@ class RecurrentAttentionModel(keras.Model):
             "log_probs": keras.ops.stack(log_probs, axis=1),
             "baselines": keras.ops.stack(baselines, axis=1),
         }
+
+    def _next_location(self, hidden, batch, sample, noise_scale, noise=None):
+        """Where to look next from the core state `hidden` (None: h_0 = 0) and what the episode is
+        expected to earn: `(location (clipped), mean, log-probability, baseline)`; `noise` `[B, 2]`
+        is the standard normal draw to use (default: from the seed generator)."""
+        std = self.config.location_std
+        if hidden is None:
+            # h_0 is the same zero vector for every episode, so the first location mean and
+            # baseline are too: computed once, on one row, and broadcast to the batch.
+            zero = self.core_network.initial_state(1)[0]
+            mean = keras.ops.broadcast_to(self.location_network(zero), (batch, 2))
+            baseline = keras.ops.broadcast_to(self.baseline_network(zero), (batch,))
+        else:
+            stopped = keras.ops.stop_gradient(hidden)
+            # REINFORCE reaches the core and glimpse networks through h only with
+            # policy_trains_core (the Torch reference, and the default).
+            mean = self.location_network(hidden if self.config.policy_trains_core else stopped)
+            baseline = self.baseline_network(stopped)
+        if sample:
+            if noise is None:
+                noise = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)
+            location = keras.ops.stop_gradient(mean + noise_scale * noise)
+        else:
+            location = keras.ops.stop_gradient(mean)
+        log_prob = gaussian_log_prob(location, mean, std)
+        return keras.ops.clip(location, -1.0, 1.0), mean, log_prob, baseline
+
+    def _look(self, images, table, location, state):
+        """One glimpse at `location` through the glimpse and core networks: `(h_t, state)`."""
+        patches = self.glimpse(images, location, table)
+        features = self.glimpse_network(keras.ops.cast(patches, self.compute_dtype),
+                                        keras.ops.cast(location, self.compute_dtype))
+        return self.core_network(features, state)
+
+    def play(self, games, environment, training=False, sample=None, sample_actions=None):
+        """Plays one game per row of `games` (starting states, see ram/catch.py) in
+        `environment`: each frame a glimpse of the current screen, then a game action from the
+        action network on the new core state, `a_t ~ softmax(ActionNetwork(h_t))` (sampled in
+        training or with `sample_actions`, else the most probable). The same networks and step as
+        `rollout`; only the head differs: an action every step instead of a class at the end.
+
+        Returns a dict: `rewards` `[B]` (1 for a catch), `actions` `[B, T]`, `action_log_probs`
+        `[B, T]`, `action_entropies` `[B, T]` (of the action policy), `balls` `[B, T]` (the ball's column in each frame), and `locations`, `means`,
+        `log_probs`, `baselines` `[B, T, ...]` as `rollout` returns them.
+        """
+        sample = training if sample is None else sample
+        sample_actions = sample if sample_actions is None else sample_actions
+        games = keras.ops.convert_to_tensor(games, "float32")
+        batch = keras.ops.shape(games)[0]
+        state, hidden = None, None
+        outputs = {name: [] for name in ("locations", "means", "log_probs", "baselines",
+                                         "actions", "action_log_probs", "action_entropies",
+                                         "balls")}
+        for frame in range(self.config.num_glimpses):
+            screens = environment.render(games, frame)
+            table = glimpse.summed_area_table(screens) if self.config.num_scales > 1 else None
+            location, mean, log_prob, baseline = self._next_location(
+                hidden, batch, sample, self.config.location_std)
+            hidden, state = self._look(screens, table, location, state)
+            logits = self.action_network(hidden)
+            if sample_actions:
+                actions = keras.random.categorical(logits, 1, seed=self.seed_generator)[:, 0]
+            else:
+                actions = keras.ops.argmax(logits, axis=-1)
+            actions = keras.ops.cast(actions, "int32")
+            log_policy = keras.ops.log_softmax(logits, axis=-1)
+            action_log_prob = keras.ops.take_along_axis(log_policy, actions[:, None], axis=-1)[:, 0]
+            action_entropy = -keras.ops.sum(keras.ops.exp(log_policy) * log_policy, axis=-1)
+            for name, value in (("locations", location), ("means", mean), ("log_probs", log_prob),
+                                ("baselines", baseline), ("actions", actions),
+                                ("action_log_probs", action_log_prob),
+                                ("action_entropies", action_entropy),
+                                ("balls", environment.ball_columns(games))):
+                outputs[name].append(value)
+            games = environment.move(games, actions)
+        outputs = {name: keras.ops.stack(values, axis=1) for name, values in outputs.items()}
+        outputs["rewards"] = environment.caught(games)
+        return outputs
 
     def weight_dict(self):
         """`{path: variable}` of every weight saved in `network.h5` (the noise state is not one)."""

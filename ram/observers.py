@@ -166,7 +166,8 @@ class TensorBoard(Observer):
             for tag, key in self.SCALARS.items():
                 if key in record:
                     tf.summary.scalar(tag, record[key])
-            if self.images and (epoch == 1 or epoch % self.image_every == 0):
+            if (self.images and run.config.task == "classify"
+                    and (epoch == 1 or epoch % self.image_every == 0)):
                 tf.summary.image("glimpse_paths", self.pictures(run), max_outputs=self.images)
         self.writer.flush()
 

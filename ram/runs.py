@@ -213,6 +213,8 @@ def saved_config(path, named=None):
         model_values = keras_file_model_config(path)
         if not isinstance(model_values, dict):
             raise storage.StorageError(f"{path} is not a RAM model.keras file")
+        if model_values.get("task") == "play" and named is None:
+            base["dataset"] = "catch"  # A game-playing agent's data are games.
         values, source = {**base, **model_values}, path
     else:
         values, source = storage.read_weights_config(path), path

@@ -7,10 +7,14 @@ the batch's images, as the Keras guide "Writing a training loop from scratch" do
 loss or gradient is not finite changes no weight, and the loop stops there.
 """
 
+import contextlib
+
 import numpy as np
 
 from ram.backend import keras, tf
+from ram import catch
 from ram import data as data_module
+from ram import distribute
 from ram import losses
 from ram import model as model_module
 from ram import rollout
@@ -36,9 +40,11 @@ def make_learning_rate(config, steps_per_epoch):
         config.learning_rate, steps, alpha=config.final_learning_rate / config.learning_rate)
 
 
-def make_optimizer(config, steps_per_epoch):
+def make_optimizer(config, steps_per_epoch, clip=True):
+    """The config's optimizer; `clip=False` leaves the gradient clipping to the caller (the
+    distributed step clips the gradient summed over replicas, not each replica's share)."""
     learning_rate = make_learning_rate(config, steps_per_epoch)
-    clip = {"global_clipnorm": config.clip_norm} if config.clip_norm > 0 else {}
+    clip = {"global_clipnorm": config.clip_norm} if clip and config.clip_norm > 0 else {}
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=config.momentum, **clip)
     return keras.optimizers.Adam(learning_rate, **clip)
@@ -48,34 +54,57 @@ class Trainer:
     """A model, its optimizer, its metric trackers and the compiled train and eval steps for one
     config and seed."""
 
-    def __init__(self, config, seed, steps_per_epoch):
+    def __init__(self, config, seed, steps_per_epoch, strategy=None):
         self.config = config
         self.seed = seed
+        # A tf.distribute strategy (ram/distribute.py), or None: one device, as always.
+        self.strategy = strategy
         keras.utils.set_random_seed(seed)
-        self.model = model_module.RecurrentAttentionModel(config.model_config, seed=seed)
-        self.optimizer = make_optimizer(config, steps_per_epoch)
-        self.optimizer.build(self.model.trainable_variables)
-        # One tracker per loss term (named as `losses.TERMS`) and for the gradient's global norm
-        # before clipping: their means over the epoch so far.
-        self.metrics = {name: keras.metrics.Mean(name=name)
-                        for name in losses.TERMS + ("gradient_norm",)}
-        self.train_step = tf.function(self._train_step, jit_compile=config.jit_compile)
-        self.train_steps = tf.function(self._train_steps, jit_compile=config.jit_compile)
+        # A game to play (Catch) instead of images to classify: its batches are games' starts.
+        self.environment = (catch.Catch(config.image_size, config.paddle_width)
+                            if config.task == "play" else None)
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            self.model = model_module.RecurrentAttentionModel(config.model_config, seed=seed)
+            self.optimizer = make_optimizer(config, steps_per_epoch, clip=strategy is None)
+            self.optimizer.build(self.model.trainable_variables)
+            # One tracker per loss term (named as `losses.TERMS`) and for the gradient's global
+            # norm before clipping: their means over the epoch so far.
+            self.metrics = {name: keras.metrics.Mean(name=name)
+                            for name in losses.TERMS + ("gradient_norm",)}
+            self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done")
         self.eval_step = tf.function(self._eval_step, jit_compile=config.jit_compile)
+        if strategy is None:
+            self.train_step = tf.function(self._train_step, jit_compile=config.jit_compile)
+            self.train_steps = tf.function(self._train_steps, jit_compile=config.jit_compile)
+        else:
+            # XLA compiles each replica's forward and backward pass; the all-reduce around it
+            # runs outside XLA. One step per call.
+            self._replica_gradients = tf.function(self._replica_gradients_fn,
+                                                  jit_compile=config.jit_compile)
+            self.train_step = tf.function(self._distributed_train_step)
+            self.train_steps = None
 
-    def _train_step(self, images, labels):
-        """One step on a batch; returns whether its loss and gradients were finite."""
+    def _losses(self, images, labels, noise=None):
+        """The loss terms of one batch: images to classify, or games (their starts) to play;
+        `noise` as `RecurrentAttentionModel.rollout` takes it (default: its seed generator's)."""
+        if self.environment is not None:
+            outputs = self.model.play(images, self.environment, training=True)
+            return losses.game_loss(outputs, self.config)
         images = rollout.as_model_input(images)
-        weight = tf.cast(tf.shape(labels)[0], tf.float32)
         # M episodes of each image, each with its own location noise (tfRAM's Monte Carlo M):
         # every loss averages over the B * M episodes.
         episodes = self.config.episodes_per_image
         if episodes > 1:
             labels = tf.repeat(labels, episodes, axis=0)
+        outputs = self.model.rollout(images, training=True, episodes=episodes, noise=noise)
+        return losses.hybrid_loss(outputs, labels, self.config)
+
+    def _train_step(self, images, labels):
+        """One step on a batch; returns whether its loss and gradients were finite."""
+        weight = tf.cast(tf.shape(labels)[0], tf.float32)
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            outputs = self.model.rollout(images, training=True, episodes=episodes)
-            terms = losses.hybrid_loss(outputs, labels, self.config)
+            terms = self._losses(images, labels)
         gradients = tape.gradient(terms["loss"], variables)
         terms["gradient_norm"] = tf.linalg.global_norm(gradients)
         finite = tf.math.is_finite(terms["loss"])
@@ -86,6 +115,61 @@ class Trainer:
         self.optimizer.apply_gradients(zip(gradients, variables))
         for name, tracker in self.metrics.items():
             tracker.update_state(terms[name], sample_weight=weight)
+        return finite
+
+    # ---- The distributed step (a tf.distribute strategy) -----------------------------------------
+    def _replica_gradients_fn(self, images, labels, noise, share):
+        """One replica's gradients of its share of the global loss, and its share of each term."""
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            terms = self._losses(images, labels, noise)
+            terms = {name: value * share for name, value in terms.items()}
+        return tape.gradient(terms["loss"], variables), terms
+
+    def _replica_step(self, images, labels):
+        """Runs on every replica with the whole global batch: trains on this replica's slice,
+        with the global batch's noise rows for it, and returns the global terms and finiteness."""
+        config = self.config
+        count = tf.shape(labels)[0]
+        start, end = distribute.replica_slice(count)
+        episodes = config.episodes_per_image
+        # The noise of every episode of the global batch, from the run's seed and the step number
+        # alone: the same on every replica, each taking its own rows (episodes are image-major).
+        noise = tf.random.stateless_normal(
+            tf.stack([count * episodes, config.num_glimpses, 2]),
+            seed=tf.stack([tf.cast(self.seed, tf.int64), self.steps_done.read_value()]))
+        share = tf.cast(end - start, tf.float32) / tf.cast(count, tf.float32)
+        gradients, terms = self._replica_gradients(
+            images[start:end], labels[start:end], noise[start * episodes:end * episodes], share)
+        context = tf.distribute.get_replica_context()
+        # Each replica's share is its slice's mean times its part of the batch: their sum is the
+        # global batch's mean, exactly as on one device.
+        gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+        terms = context.all_reduce(tf.distribute.ReduceOp.SUM, terms)
+        terms["gradient_norm"] = tf.linalg.global_norm(gradients)
+        finite = tf.math.is_finite(terms["loss"]) & tf.math.is_finite(terms["gradient_norm"])
+        if config.clip_norm > 0:
+            gradients, _ = tf.clip_by_global_norm(gradients, config.clip_norm,
+                                                  use_norm=terms["gradient_norm"])
+        replicas = tf.cast(context.num_replicas_in_sync, tf.float32)
+        # The optimizer sums the gradients over the replicas once more (Keras does so under any
+        # strategy); each hands it its 1/R of the already summed gradient.
+        gradients = [tf.where(finite, gradient / replicas, tf.zeros_like(gradient))
+                     for gradient in gradients]
+        self.optimizer.apply_gradients(zip(gradients, self.model.trainable_variables))
+        return terms, finite
+
+    def _distributed_train_step(self, images, labels):
+        terms, finite = self.strategy.run(self._replica_step, args=(images, labels))
+        # Every replica holds the same global values: take them once.
+        terms = {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+                 for name, value in terms.items()}
+        finite = self.strategy.reduce(tf.distribute.ReduceOp.MIN, tf.cast(finite, tf.int32),
+                                      axis=None) > 0
+        weight = tf.cast(tf.shape(labels)[0], tf.float32)
+        for name, tracker in self.metrics.items():
+            tracker.update_state(terms[name], sample_weight=weight)
+        self.steps_done.assign_add(1)
         return finite
 
     def _train_steps(self, images, labels):
@@ -122,6 +206,13 @@ class Trainer:
         done = 0
         grouped = data_module.group_batches(batches, self.config.steps_per_execution)
         for images, labels, stacked in data_module.prefetch(grouped):
+            if stacked and self.train_steps is None:  # One step per call under a strategy.
+                for index in range(len(labels)):
+                    done += 1
+                    if not bool(self.train_step(images[index], labels[index])):
+                        raise NonFiniteStep(first_step + done - 1)
+                yield done
+                continue
             if stacked:
                 steps, finite = self.train_steps(images, labels)
                 steps = int(steps)
@@ -133,13 +224,17 @@ class Trainer:
             yield done
 
     def _eval_step(self, images, labels):
+        if self.environment is not None:  # Games caught by the greedy policy.
+            rewards = self.model.play(images, self.environment)["rewards"]
+            return tf.reduce_sum(tf.cast(rewards, tf.int32))
         images = rollout.as_model_input(images)
         logits = self.model.rollout(images)["logits"]
         predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
         return tf.reduce_sum(tf.cast(tf.equal(predictions, tf.cast(labels, tf.int32)), tf.int32))
 
     def accuracy(self, images, labels, batch_size=None):
-        """Fraction of `images` classified right with deterministic (mean) locations."""
+        """Fraction of `images` classified right with deterministic (mean) locations (for a game:
+        the fraction of games, given by their starts, that the greedy policy catches)."""
         batch_size = batch_size or self.config.eval_batch_size
         correct = 0
         for start in range(0, len(images), batch_size):
@@ -158,6 +253,7 @@ class Trainer:
         for index, variable in enumerate(self.optimizer.variables):
             arrays[f"optimizer/{index:04d}"] = variable.numpy()
         arrays["noise_state"] = self.model.seed_generator.state.numpy()
+        arrays["steps_done"] = np.array(self.steps_done.numpy())  # The distributed noise's step.
         return arrays
 
     def restore_state(self, arrays, source):
@@ -170,6 +266,8 @@ class Trainer:
         for name, variable in zip(slots, self.optimizer.variables):
             variable.assign(arrays[name])
         self.model.seed_generator.state.assign(arrays["noise_state"])
+        if "steps_done" in arrays:  # Checkpoints written before it existed lack it.
+            self.steps_done.assign(int(arrays["steps_done"]))
 
     def weight_arrays(self):
         """`{path: array}` copies of the model's weights (the best epoch's, for model selection)."""

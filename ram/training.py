@@ -13,12 +13,15 @@ fixed `validation_images`/`validation_labels` and `test_images`/`test_labels`, a
 ram/data.py's `Dataset` for MNIST and the canvases made from it.
 """
 
+import contextlib
 import dataclasses
 import pathlib
 import sys
 import time
 
+from ram import distribute
 from ram import observers as observers_module
+from ram import play
 from ram import rollout
 from ram import runs
 from ram import sources
@@ -59,9 +62,13 @@ def train(config, output_dir, seed=None, data_path=None, limit=None, resume=Fals
     """
     seed = config.seed if seed is None else seed
     output_dir = pathlib.Path(output_dir)
-    with storage.RunLock(output_dir):
-        if not resume and (runs.holds_run(output_dir)
-                           or (output_dir / runs.NETWORK_FILE).exists()):
+    # Under tf.distribute, made before any other TensorFlow work (MultiWorkerMirroredStrategy
+    # asks for that); only the chief writes the run's files, the other workers nothing.
+    strategy = distribute.make_strategy(config)
+    chief = distribute.is_chief(config)
+    with storage.RunLock(output_dir) if chief else contextlib.nullcontext():
+        if chief and not resume and (runs.holds_run(output_dir)
+                                     or (output_dir / runs.NETWORK_FILE).exists()):
             raise storage.StorageError(
                 f"{output_dir} already holds a run; pass --resume to continue it or choose another "
                 "--output")
@@ -69,7 +76,8 @@ def train(config, output_dir, seed=None, data_path=None, limit=None, resume=Fals
             dataset, config = sources.open_data(config, data_path, limit)
         elif hasattr(dataset, "check"):
             dataset.check(config)
-        trainer = step_module.Trainer(config, seed, dataset.steps_per_epoch(config.batch_size))
+        trainer = step_module.Trainer(config, seed, dataset.steps_per_epoch(config.batch_size),
+                                      strategy)
         run = RunState(config, seed, output_dir, trainer, dataset, new_results(config, seed,
                                                                                output_dir, dataset),
                        name=run_name)
@@ -79,7 +87,8 @@ def train(config, output_dir, seed=None, data_path=None, limit=None, resume=Fals
             if verbose:
                 print(f"{run_name}{output_dir} is already complete")
             return run.results
-        observers = observers_module.default_observers(verbose) if observers is None else observers
+        if observers is None:
+            observers = observers_module.default_observers(verbose) if chief else []
         _loop(run, observers, stop_after)
         return run.results
 
@@ -185,9 +194,27 @@ def _test(run):
     continuing the run's own (so a resumed run gives the same figure)."""
     trainer, dataset, config = run.trainer, run.dataset, run.config
     storage.assign_weights(trainer.model, run.best_arrays, "best weights")
+    if config.task == "play":
+        _test_games(run)
+        return
     test = trainer.accuracy(dataset.test_images, dataset.test_labels)
     run.results.update(test_accuracy=test, test_error=1.0 - test, complete=True)
     if config.test_samples:
         _, sampled = rollout.Rollout(trainer.model, config.eval_batch_size).accuracies(
             dataset.test_images, dataset.test_labels, config.test_samples, deterministic=False)
         run.results["test_accuracy_sampled"] = sampled
+
+
+def _test_games(run):
+    """Scores the best weights on the fixed test games: the catch rate of the greedy policy (the
+    run's test accuracy), of the sampled policy (its sampled accuracy), and how often the ball
+    lay in the glimpse's finest patch in the last frames; and, for comparison, the same games'
+    catch rates of the reference agents (ram/play.py)."""
+    starts = run.dataset.test_images
+    figures = play.Player(run.trainer.model, run.config, run.config.eval_batch_size).catch_rates(
+        starts)
+    run.results.update(test_accuracy=figures["catch_rate"], test_error=1.0 - figures["catch_rate"],
+                       test_accuracy_sampled=figures["catch_rate_sampled"],
+                       ball_in_centre=figures["ball_in_centre"],
+                       reference_agents=play.reference_rates(run.config, starts, run.seed),
+                       complete=True)

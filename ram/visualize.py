@@ -80,6 +80,12 @@ def draw_path(image, locations, config, size=336, upto=None):
     return canvas
 
 
+def draw_box(canvas, top, left, side, colour, thickness=1):
+    """The outline of a `side`-pixel square whose top-left pixel is `(top, left)`, in place."""
+    cv2.rectangle(canvas, (int(left), int(top)), (int(left + side) - 1, int(top + side) - 1),
+                  colour, thickness)
+
+
 def add_title(canvas, text):
     """A black band above `canvas` with `text` in white."""
     band = np.zeros((28, canvas.shape[1], 3), np.uint8)
@@ -233,12 +239,14 @@ def plot_accuracy(groups, path, show=False):
                                for run in runs]).mean(axis=0)
         best = int(np.argmax(validation))
         axis.plot(epochs[best], 100 * validation[best], "*", color=colour, markersize=12)
+    games = all(run.get("config", {}).get("dataset") == "catch" for _, runs in groups for run in runs)
+    measure = "catch rate" if games else "accuracy"  # Catch: the share of games caught.
     axis.set_xlabel("epoch")
-    axis.set_ylabel("accuracy (%)")
-    axis.set_title("Recurrent Attention Model: accuracy over epochs (star: best validation epoch)")
+    axis.set_ylabel(f"{measure} (%)")
+    axis.set_title(f"Recurrent Attention Model: {measure} over epochs (star: best validation epoch)")
     lows = [100 * epoch["validation_accuracy"] for _, runs in groups for run in runs
             for epoch in run["epochs"]]
-    axis.set_ylim(max(0.0, min(np.percentile(lows, 10), 99.0) - 2.0), 100.2)
+    axis.set_ylim(0.0 if games else max(0.0, min(np.percentile(lows, 10), 99.0) - 2.0), 100.2)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1, frameon=False)
     figure.tight_layout()

@@ -119,6 +119,45 @@ def image_table(paths):
     return "\n".join(lines)
 
 
+# The Catch experiment (python run_catch.py).
+CATCH_SUMMARIES = ("results/run_catch",)
+
+
+def catch_table(paths):
+    """Catch experiments: the catch rate over the runs' 10,000 test games (greedy and sampled),
+    the ball in the finest patch over the last frames, the reference agents on the same games,
+    and training speed (frames trained per second of training, validation included)."""
+    lines = ["| runs | catch rate, greedy | catch rate, sampled | ball in the centre, last 5 "
+             "frames | random / follow the ball / go where it lands | frames trained | "
+             "frames per second | minutes per run | command |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+    def spread(values):
+        mean = statistics.fmean(values)
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{100 * mean:.2f}% +/- {100 * std:.2f}"
+
+    for path in paths:
+        summary = json.loads(path.read_text())
+        results = [json.loads(results.read_text())
+                   for results in runs_module.run_results_paths(path, summary)]
+        config = results[0]["config"]
+        frames = [len(run["epochs"]) * config["games_per_epoch"] * config["num_glimpses"]
+                  for run in results]
+        speeds = sorted(count / run["train_seconds"] for count, run in zip(frames, results))
+        minutes = sorted(run["train_seconds"] / 60 for run in results)
+        agents = results[0]["reference_agents"]
+        lines.append(
+            f"| {len(results)} | **{spread([run['test_accuracy'] for run in results])}** | "
+            f"{spread([run['test_accuracy_sampled'] for run in results])} | "
+            f"{spread([run['ball_in_centre'] for run in results])} | "
+            f"{100 * agents['random_policy']:.2f}% / {100 * agents['follow_ball']:.2f}% / "
+            f"{100 * agents['follow_landing']:.2f}% | {max(frames) / 1e6:.1f} million | "
+            f"{speeds[0]:,.0f}-{speeds[-1]:,.0f} | {minutes[0]:.0f}-{minutes[-1]:.0f} | "
+            f"`python {summary['command']}` |")
+    return "\n".join(lines)
+
+
 def table(paths):
     lines = ["| task | paper | best public | ours: test error, one episode | ours: mean of M "
              "sampled episodes | minutes per run | command |",
@@ -132,16 +171,20 @@ def main(argv=None):
                         help="summary.json files or experiment folders (default: the README's rows)")
     parser.add_argument("--images", action="store_true",
                         help="the table of own-image experiments (run_images.py)")
+    parser.add_argument("--catch", action="store_true",
+                        help="the table of Catch experiments (run_catch.py)")
     args = parser.parse_args(argv)
     paths = []
-    defaults = IMAGE_SUMMARIES if args.images else DEFAULT_SUMMARIES
+    defaults = (IMAGE_SUMMARIES if args.images else CATCH_SUMMARIES if args.catch
+                else DEFAULT_SUMMARIES)
     for name in args.summaries or [str(ROOT / path) for path in defaults]:
         path = pathlib.Path(name)
         path = path / runs_module.SUMMARY_FILE if path.is_dir() else path
         if not path.is_file():
             parser.exit(2, f"error: {path} does not exist\n")
         paths.append(path)
-    print(image_table(paths) if args.images else table(paths))
+    print(image_table(paths) if args.images else catch_table(paths) if args.catch
+          else table(paths))
     return 0
 
 

@@ -3,6 +3,7 @@
     python evaluate.py run_mnist output/run_mnist/run_0/network.h5
     python evaluate.py run_mnist results/run_mnist/run_0/network.h5 --images 8 --samples 10 --output docs/mnist
     python evaluate.py run_cluttered_mnist results/run_cluttered_mnist/run_0/network.h5 --foveation
+    python evaluate.py run_catch results/run_catch/run_0/network.h5 --images 4
 
 Rebuilds the model from the config saved beside the weights (network.json), or loads a
 model.keras, checks it against the named config module, reports the test accuracy (deterministic locations; with --samples M, also the
@@ -18,6 +19,12 @@ where each test digit was pasted), and writes pictures of --images N test images
 Pictures under those names that this evaluation did not write (an earlier one's, of more images or
 of a model with more glimpses) are removed, so the folder shows one model; other files are kept.
 The figures also go to evaluation.json in --output.
+
+A Catch agent (run_catch) plays the 10,000 fixed test games instead: its catch rate with the
+greedy and the sampled policy, how often the ball lay inside the finest patch in the last five
+frames, and the same games played by a random policy, an agent that follows the ball and one that
+goes where it will land. --images N games are drawn side by side into catch.gif: the screen, the
+glimpse's patches (green the finest) and the action under each frame.
 """
 
 import pathlib
@@ -71,10 +78,10 @@ def main(argv=None):
             raise storage.StorageError(f"weights file {args.weights} does not exist")
         config = runs.saved_config(args.weights, named)
         check_agreement(named, config, args.config)
-        if args.foveation and config.dataset == "mnist":
+        if args.foveation and config.dataset in ("mnist", "catch"):
             raise config_module.ConfigError(
-                "--foveation needs a translated or cluttered model: MNIST digits fill the image, "
-                "so there is no digit position to score")
+                "--foveation needs a translated or cluttered model: MNIST digits fill the image "
+                "and Catch has no digit, so there is no digit position to score")
         # TensorFlow loads only once the arguments are known to be good.
         from ram import evaluation
         from ram import rollout
@@ -84,6 +91,8 @@ def main(argv=None):
         cli.fail(error)
     output = pathlib.Path(args.output or pathlib.Path(args.weights).parent / "glimpses")
     report = {"weights": str(args.weights), "config": args.config}
+    if config.task == "play":
+        return _evaluate_games(model, config, dataset, args, output, report)
     report.update(evaluation.report_accuracy(model, config, dataset, args))
     if args.images:
         try:
@@ -96,6 +105,21 @@ def main(argv=None):
         report["images"] = written
         storage.write_json(output / "evaluation.json", report)
         print(f"wrote pictures of {len(written)} test images to {output}")
+    return 0
+
+
+def _evaluate_games(model, config, dataset, args, output, report):
+    from ram import evaluation
+    if not args.no_accuracy:
+        report.update(evaluation.report_games(model, config, dataset, args))
+    if args.images:
+        try:
+            report["games"] = evaluation.draw_games(model, config, dataset, args.images, args.seed,
+                                                    output)
+            storage.write_json(output / "evaluation.json", report)
+        except OSError as error:
+            cli.fail(f"cannot write pictures to {output} ({error})")
+        print(f"wrote {output / 'catch.gif'} ({len(report['games'])} test games)")
     return 0
 
 

@@ -22,6 +22,7 @@ import sys
 import tempfile
 
 from ram import cli
+from ram import config as config_module
 from ram import runs
 from ram import storage
 
@@ -38,6 +39,10 @@ def main(argv=None):
         if output.exists() and (not output.is_dir() or any(output.iterdir())):
             raise storage.StorageError(f"{output} already exists; choose a new folder")
         config = runs.saved_config(args.weights)
+        if config.task == "play":
+            raise config_module.ConfigError(
+                f"{args.weights} is a Catch agent: it plays games instead of classifying images "
+                f"(see it play with: python evaluate.py run_catch {args.weights})")
         # TensorFlow loads only once the arguments are known to be good.
         from ram import export
         from ram import rollout

@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 from ram import cli
+from ram import config as config_module
 from ram import images as images_module
 from ram import runs
 from ram import storage
@@ -62,6 +63,10 @@ def main(argv=None):
         if not pathlib.Path(args.weights).is_file():
             raise storage.StorageError(f"weights file {args.weights} does not exist")
         config = runs.saved_config(args.weights)
+        if config.task == "play":
+            raise config_module.ConfigError(
+                f"{args.weights} is a Catch agent: it plays games instead of classifying images "
+                f"(see it play with: python evaluate.py run_catch {args.weights})")
         files, skipped = image_files(args.images)
         pixels = np.stack([images_module.read_image(path, config.image_size, config.channels,
                                                     config.resize) for path in files])
