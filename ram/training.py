@@ -212,9 +212,9 @@ def _test_games(run):
     catch rates of the reference agents (ram/play.py)."""
     starts = run.dataset.test_images
     figures = play.Player(run.trainer.model, run.config, run.config.eval_batch_size).catch_rates(
-        starts)
+        starts, sampled=bool(run.config.test_samples))
     run.results.update(test_accuracy=figures["catch_rate"], test_error=1.0 - figures["catch_rate"],
-                       test_accuracy_sampled=figures["catch_rate_sampled"],
+                       test_accuracy_sampled=figures.get("catch_rate_sampled"),
                        ball_in_centre=figures["ball_in_centre"],
                        reference_agents=play.reference_rates(run.config, starts, run.seed),
                        complete=True)
