@@ -13,6 +13,7 @@ import numpy as np
 
 from ram.backend import tf
 from ram import catch
+from ram import glimpse
 from ram import visualize
 
 # The paper's claim to check: near the bottom the agent keeps the ball in its finest patch.
@@ -27,12 +28,14 @@ def in_centre(locations, balls, config, last=LAST_FRAMES):
     """Fraction of the last `last` frames whose ball lay inside the finest patch (`patch_size`
     square) of that frame's glimpse; `locations` `[N, T, 2]`, `balls` `[N, T]` (columns); the
     ball's row is the frame number."""
-    frames = locations.shape[1]
-    corner = np.round(config.image_size / 2 + locations * config.unit_pixels
-                      - config.patch_size / 2)  # (col, row) corners, as the retina snaps them.
+    count, frames = locations.shape[:2]
+    # The finest patch's (row, col) corners, snapped by the retina's own rule.
+    corner = glimpse.patch_corners(np.reshape(locations, (-1, 2)), config.image_size,
+                                   config.image_size, config.patch_size,
+                                   config.unit_pixels).numpy().reshape(count, frames, 2)
     rows = np.arange(frames)[None, :]
-    inside = ((balls >= corner[..., 0]) & (balls < corner[..., 0] + config.patch_size)
-              & (rows >= corner[..., 1]) & (rows < corner[..., 1] + config.patch_size))
+    inside = ((balls >= corner[..., 1]) & (balls < corner[..., 1] + config.patch_size)
+              & (rows >= corner[..., 0]) & (rows < corner[..., 0] + config.patch_size))
     return float(inside[:, frames - last:].mean())
 
 
