@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 
+from ram import cluster
 from ram import config as config_module
 from ram import data as data_module
 from ram import experiment
@@ -107,10 +108,14 @@ def run_main(module, argv=None):
                   f"{config.patch_size}x{config.patch_size} x {config.num_scales} scale(s), "
                   f"unit {config.unit_pixels:g} px", flush=True)
             del data  # Each run reads the images itself; the parent need not hold them.
-    except ValueError as error:
+        # A multiworker run: this process's place in TF_CONFIG's cluster (refused here if bad).
+        worker = cluster.cluster_spec() if config.distribute == "multiworker" else None
+    except (ValueError, cluster.ClusterError) as error:
         fail(error)
     module_name = pathlib.Path(module.__file__).stem
     output = pathlib.Path(args.output or pathlib.Path("output") / module_name)
+    if worker and worker[1] > 0:
+        return _run_worker(module_name, config, args, output, worker)
     try:
         output.mkdir(parents=True, exist_ok=True)
         probe = output / ".write-test"
@@ -169,6 +174,27 @@ def run_main(module, argv=None):
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous_handler)
     print_summary(summary, output)
+    return 0
+
+
+def _run_worker(module_name, config, args, output, worker):
+    """A multiworker run's worker above 0: trains in step with the chief and writes nothing (the
+    chief writes the run's files). A resumed run reads the chief's checkpoint from --output."""
+    workers, index = worker
+    if args.resume and not output.is_dir():
+        fail(f"worker {index}: --resume reads the chief's checkpoint, but {output} does not exist "
+             "here; give every worker the chief's --output folder (a shared file system)")
+    print(f"{module_name}: worker {index} of {len(workers)}, training with the chief at "
+          f"{workers[0]}", flush=True)
+    try:
+        experiment.run_experiment(config, output, data_path=args.data, limit=args.limit,
+                                  resume=args.resume, verbose=0, processes=1)
+    except KeyboardInterrupt:
+        print(f"\nworker {index}: interrupted; restart every worker with --resume", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, OSError) as error:
+        fail(f"worker {index}: {error}", 1)
+    print(f"worker {index}: finished; the chief wrote the run's files", flush=True)
     return 0
 
 

@@ -254,11 +254,12 @@ class RuntimeConfig(_Section):
     steps_per_execution: int = 10  # Train steps per call of the compiled step (a loop inside it; same weights).
     distribute: str = "none"  # "none" (one device), "mirrored" (the local GPUs or CPUs), "multiworker" (TF_CONFIG's cluster).
     worker_timeout: int = 120  # multiworker: seconds a worker waits for the others before it gives up.
+    cpu_replicas: int = 0  # mirrored on a machine without GPUs: split the CPU into this many devices (0: one).
 
     def check(self):
         _at_least(self, 1, "runs", "steps_per_execution", "worker_timeout")
         _choice("distribute", self.distribute, DISTRIBUTE)
-        _at_least(self, 0, "seed", "test_samples")
+        _at_least(self, 0, "seed", "test_samples", "cpu_replicas")
 
 
 SECTIONS = (DataConfig, ModelConfig, LossConfig, OptimizationConfig, RuntimeConfig)
@@ -380,7 +381,8 @@ def as_model_config(value):
 # Fields that change only what a finished run reports, how fast it trains, or how many runs the
 # experiment has, never what a run learns: a run may resume with other values of these (so
 # `--runs 3 --resume` grows a one-run experiment by two runs).
-NON_TRAINING_FIELDS = ("test_samples", "steps_per_execution", "runs", "worker_timeout")
+NON_TRAINING_FIELDS = ("test_samples", "steps_per_execution", "runs", "worker_timeout",
+                       "cpu_replicas")
 # Data fields that decide which test images a model is scored on (evaluate.py checks them).
 TEST_SET_FIELDS = ("dataset", "num_clutter", "clutter_size")
 

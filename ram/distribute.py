@@ -15,44 +15,11 @@ global batch, and the location noise is drawn for the whole global batch from a 
 equals a step on one device with the same global batch.
 """
 
-import json
-import os
-
 from ram.backend import tf
+from ram import cluster
+from ram.cluster import ClusterError, cluster_spec, is_chief  # noqa: F401  (this module's API too)
 
 STRATEGIES = ("none", "mirrored", "multiworker")
-
-
-class ClusterError(RuntimeError):
-    """The cluster in TF_CONFIG cannot be used."""
-
-
-def cluster_spec():
-    """`(workers, index)` from TF_CONFIG, or raises ClusterError with what is wrong."""
-    text = os.environ.get("TF_CONFIG")
-    if not text:
-        raise ClusterError("distribute='multiworker' needs TF_CONFIG (the cluster's workers and "
-                           "this worker's index); see README.md, 'Several GPUs or machines'")
-    try:
-        spec = json.loads(text)
-        workers = list(spec["cluster"]["worker"])
-        task = spec["task"]
-        index = int(task["index"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise ClusterError(f"TF_CONFIG is not a cluster description ({error!r}); expected "
-                           '{"cluster": {"worker": [...]}, "task": {"type": "worker", '
-                           '"index": i}}') from None
-    if task.get("type", "worker") != "worker" or not 0 <= index < len(workers):
-        raise ClusterError(f"TF_CONFIG's task must be a worker with an index below "
-                           f"{len(workers)}, got {task}")
-    return workers, index
-
-
-def is_chief(config):
-    """Whether this process writes the run's files: always, except a multiworker worker above 0."""
-    if config.distribute != "multiworker":
-        return True
-    return cluster_spec()[1] == 0
 
 
 def make_strategy(config):
@@ -60,11 +27,28 @@ def make_strategy(config):
     if config.distribute == "none":
         return None
     if config.distribute == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        if tf.config.list_physical_devices("GPU") or config.cpu_replicas < 2:
+            return tf.distribute.MirroredStrategy()  # Every GPU, or else the one CPU device.
+        return tf.distribute.MirroredStrategy(split_cpu(config.cpu_replicas))
     cluster_spec()  # A clear message for a missing or malformed TF_CONFIG.
-    options = tf.distribute.experimental.CommunicationOptions(
-        timeout_seconds=config.worker_timeout)
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    # The strategy waits inside TensorFlow (holding Python's lock, so no thread of this process
+    # can interrupt it) until every worker has joined: a watchdog process bounds the wait.
+    with cluster.Watchdog(config.worker_timeout):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def split_cpu(count):
+    """Splits the CPU into `count` logical devices (before TensorFlow has run anything); returns
+    their names."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+    except RuntimeError:  # TensorFlow has started: it keeps the devices it has.
+        if len(tf.config.list_logical_devices("CPU")) != count:
+            raise ClusterError(f"cpu_replicas={count} must be set before TensorFlow starts; "
+                               "it was already running with other devices") from None
+    return [f"/cpu:{index}" for index in range(count)]
 
 
 def replica_slice(count):

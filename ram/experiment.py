@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 
+from ram import cluster
 from ram import config as config_module
 from ram import runs as runs_module
 from ram import storage
@@ -86,7 +87,8 @@ def run_experiment(config, output_dir, runs=None, data_path=None, limit=None, re
             raise
     errors = [result["error"] for result in results if "error" in result]
     summary = summarize(config, results, output_dir, time.perf_counter() - start, processes, threads)
-    storage.write_json(output_dir / runs_module.SUMMARY_FILE, summary)
+    if cluster.is_chief(config):  # A multiworker run's other workers write nothing.
+        storage.write_json(output_dir / runs_module.SUMMARY_FILE, summary)
     if errors:
         raise RuntimeError("; ".join(errors))
     return summary

@@ -8,17 +8,44 @@ loss or gradient is not finite changes no weight, and the loop stops there.
 """
 
 import contextlib
+import re
 
 import numpy as np
 
 from ram.backend import keras, tf
 from ram import catch
+from ram import cluster
 from ram import data as data_module
 from ram import distribute
 from ram import losses
 from ram import model as model_module
 from ram import rollout
 from ram import storage
+
+
+class WorkerLost(RuntimeError):
+    """A distributed step failed because another worker of the cluster stopped or cannot be
+    reached."""
+
+
+# The errors a collective op raises when a worker of the cluster is gone or unreachable.
+CLUSTER_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError,
+                  tf.errors.DeadlineExceededError, tf.errors.CancelledError)
+
+
+def worker_lost(error):
+    """A WorkerLost for a collective op's error, naming the workers it names (with their
+    addresses from TF_CONFIG)."""
+    try:
+        workers, own = cluster.cluster_spec()
+    except cluster.ClusterError:  # MirroredStrategy on one machine: no cluster to name.
+        workers, own = [], None
+    named = sorted({int(task) for task in re.findall(r"/job:worker(?:/replica:\d+)?/task:(\d+)",
+                                                      str(error))} - {own})
+    who = ", ".join(f"worker {task} ({workers[task]})" for task in named if task < len(workers))
+    return WorkerLost(f"{who or 'a worker of the cluster'} stopped or cannot be reached "
+                      f"({type(error).__name__}); restart every worker with --resume (the same "
+                      "command and TF_CONFIG)")
 
 
 class NonFiniteStep(RuntimeError):
@@ -74,15 +101,17 @@ class Trainer:
             self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done")
         self.eval_step = tf.function(self._eval_step, jit_compile=config.jit_compile)
         if strategy is None:
+            self._one_step = self._train_step
             self.train_step = tf.function(self._train_step, jit_compile=config.jit_compile)
             self.train_steps = tf.function(self._train_steps, jit_compile=config.jit_compile)
         else:
             # XLA compiles each replica's forward and backward pass; the all-reduce around it
-            # runs outside XLA. One step per call.
+            # runs outside XLA.
             self._replica_gradients = tf.function(self._replica_gradients_fn,
                                                   jit_compile=config.jit_compile)
+            self._one_step = self._distributed_train_step
             self.train_step = tf.function(self._distributed_train_step)
-            self.train_steps = None
+            self.train_steps = tf.function(self._train_steps)
 
     def _losses(self, images, labels, noise=None):
         """The loss terms of one batch: images to classify, or games (their starts) to play;
@@ -143,9 +172,17 @@ class Trainer:
             images[start:end], labels[start:end], noise[start * episodes:end * episodes], share)
         context = tf.distribute.get_replica_context()
         # Each replica's share is its slice's mean times its part of the batch: their sum is the
-        # global batch's mean, exactly as on one device.
-        gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
-        terms = context.all_reduce(tf.distribute.ReduceOp.SUM, terms)
+        # global batch's mean, exactly as on one device. One all-reduce of everything packed in
+        # one vector: a collective per tensor would cost a message (and, between workers, threads)
+        # per weight.
+        names = sorted(terms)
+        packed = tf.concat([tf.reshape(gradient, [-1]) for gradient in gradients]
+                           + [tf.stack([terms[name] for name in names])], axis=0)
+        packed = context.all_reduce(tf.distribute.ReduceOp.SUM, packed)
+        pieces = tf.split(packed, [int(np.prod(gradient.shape)) for gradient in gradients]
+                          + [len(names)])
+        gradients = [tf.reshape(piece, gradient.shape) for piece, gradient in zip(pieces, gradients)]
+        terms = dict(zip(names, tf.unstack(pieces[-1])))
         terms["gradient_norm"] = tf.linalg.global_norm(gradients)
         finite = tf.math.is_finite(terms["loss"]) & tf.math.is_finite(terms["gradient_norm"])
         if config.clip_norm > 0:
@@ -161,11 +198,10 @@ class Trainer:
 
     def _distributed_train_step(self, images, labels):
         terms, finite = self.strategy.run(self._replica_step, args=(images, labels))
-        # Every replica holds the same global values: take them once.
-        terms = {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
-                 for name, value in terms.items()}
-        finite = self.strategy.reduce(tf.distribute.ReduceOp.MIN, tf.cast(finite, tf.int32),
-                                      axis=None) > 0
+        # Every replica holds the same global values (all-reduced): take the first's.
+        first = self.strategy.experimental_local_results
+        terms = {name: first(value)[0] for name, value in terms.items()}
+        finite = first(finite)[0]
         weight = tf.cast(tf.shape(labels)[0], tf.float32)
         for name, tracker in self.metrics.items():
             tracker.update_state(terms[name], sample_weight=weight)
@@ -184,7 +220,7 @@ class Trainer:
             return tf.logical_and(step < count, finite)
 
         def one_step(step, finite):
-            return step + 1, self._train_step(images[step], labels[step])
+            return step + 1, self._one_step(images[step], labels[step])
 
         return tf.while_loop(go_on, one_step, (tf.constant(0), tf.constant(True)))
 
@@ -206,13 +242,6 @@ class Trainer:
         done = 0
         grouped = data_module.group_batches(batches, self.config.steps_per_execution)
         for images, labels, stacked in data_module.prefetch(grouped):
-            if stacked and self.train_steps is None:  # One step per call under a strategy.
-                for index in range(len(labels)):
-                    done += 1
-                    if not bool(self.train_step(images[index], labels[index])):
-                        raise NonFiniteStep(first_step + done - 1)
-                yield done
-                continue
             if stacked:
                 steps, finite = self.train_steps(images, labels)
                 steps = int(steps)

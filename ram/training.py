@@ -89,7 +89,12 @@ def train(config, output_dir, seed=None, data_path=None, limit=None, resume=Fals
             return run.results
         if observers is None:
             observers = observers_module.default_observers(verbose) if chief else []
-        _loop(run, observers, stop_after)
+        try:
+            _loop(run, observers, stop_after)
+        except step_module.CLUSTER_ERRORS as error:
+            if strategy is None:
+                raise
+            raise step_module.worker_lost(error) from None  # The checkpoint stays for --resume.
         return run.results
 
 

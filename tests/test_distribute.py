@@ -1,0 +1,165 @@
+"""Training under tf.distribute on this CPU: a mirrored step equals the one-device step, two
+workers on loopback train as one process does, and a worker that vanishes or never comes is
+reported clearly (ram/distribute.py, ram/cluster.py, Trainer's distributed step in ram/step.py)."""
+
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# A model small enough that the run's time is mostly TensorFlow starting.
+TINY = ["--set", "num_glimpses=2", "--set", "glimpse_hidden=16", "--set", "location_hidden=8",
+        "--set", "glimpse_size=32", "--set", "core_size=32", "--set", "location_network_hidden=16",
+        "--set", "batch_size=32", "--set", "test_samples=0", "--set", "jit_compile=false",
+        "--set", "validation_size=500", "--runs", "1", "--quiet"]
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def tf_config(ports, index):
+    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
+def start_worker(ports, index, output, *arguments):
+    environment = dict(os.environ, TF_CONFIG=tf_config(ports, index))
+    return subprocess.Popen([sys.executable, "run_mnist.py", "--distribute", "multiworker",
+                             "--output", str(output), *TINY, *arguments],
+                            cwd=ROOT, env=environment, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(process, timeout=300):
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def weights(path):
+    with h5py.File(path, "r") as file:
+        arrays = {}
+        file.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                        if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+
+def test_a_mirrored_step_on_two_cpus_equals_the_step_on_one_device():
+    # Two logical CPU devices; the check compares with the step written out on one device (same
+    # global batch and noise), once plainly and once with XLA, 2 episodes per image and a batch
+    # of 9 split 4 + 5. The gradient norm is above clip_norm, so the clipping is compared too.
+    cases = [{}, {"jit_compile": True, "episodes_per_image": 2, "batch_size": 9}]
+    result = subprocess.run([sys.executable, "tests/distributed_step_check.py",
+                             *map(json.dumps, cases)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(reports) == 2
+    for report in reports:
+        assert report["replicas"] == 2 and report["finite"] and report["steps_done"] == 1
+        assert report["gradient_norm"] > 0.5  # clip_norm: the clipped step is the one compared.
+        assert report["gradient_norm"] == pytest.approx(report["reference_gradient_norm"], rel=1e-5)
+        assert report["loss"] == pytest.approx(report["reference_loss"], rel=1e-5)
+        assert report["max_weight_change"] > 1e-3  # The step moved the weights...
+        assert report["max_weight_difference"] < 1e-5  # ...exactly as on one device.
+
+
+def test_two_workers_on_loopback_train_as_one_mirrored_process_and_only_the_chief_writes(tmp_path):
+    ports = free_ports(2)
+    chief_output, other_output = tmp_path / "chief", tmp_path / "other"
+    workers = [start_worker(ports, 0, chief_output, "--epochs", "2", "--limit", "512"),
+               start_worker(ports, 1, other_output, "--epochs", "2", "--limit", "512")]
+    # The same global batch in one process over two logical CPUs.
+    mirrored = subprocess.run([sys.executable, "run_mnist.py", "--distribute", "mirrored",
+                               "--set", "cpu_replicas=2", "--output", str(tmp_path / "mirrored"),
+                               *TINY, "--epochs", "2", "--limit", "512"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+    (status0, out0, err0), (status1, out1, err1) = finish(workers[0]), finish(workers[1])
+    assert status0 == 0 and status1 == 0, err0[-2000:] + err1[-2000:]
+    assert mirrored.returncode == 0, mirrored.stderr[-2000:]
+    assert "worker 1 of 2" in out1 and "the chief wrote the run's files" in out1
+    assert not other_output.exists()  # Worker 1 wrote nothing.
+    chief = json.loads((chief_output / "run_0" / "results.json").read_text())
+    alone = json.loads((tmp_path / "mirrored" / "run_0" / "results.json").read_text())
+    assert chief["complete"] and len(chief["epochs"]) == 2
+    for ours, theirs in zip(chief["epochs"], alone["epochs"]):
+        assert ours["train_loss"] == pytest.approx(theirs["train_loss"], abs=1e-5)
+        assert ours["validation_accuracy"] == pytest.approx(theirs["validation_accuracy"], abs=0.003)
+    chief_weights = weights(chief_output / "run_0" / "network.h5")
+    alone_weights = weights(tmp_path / "mirrored" / "run_0" / "network.h5")
+    assert chief_weights.keys() == alone_weights.keys()
+    for name, value in chief_weights.items():
+        np.testing.assert_allclose(value, alone_weights[name], atol=1e-4)
+
+
+def test_a_killed_worker_stops_the_chief_with_a_clear_message_and_resume_finishes(tmp_path):
+    ports, output = free_ports(2), tmp_path / "run"
+    arguments = ("--epochs", "4", "--limit", "2048")
+    workers = [start_worker(ports, index, output, *arguments) for index in (0, 1)]
+    results = output / "run_0" / "results.json"
+    deadline = time.monotonic() + 240
+    while not results.exists() and time.monotonic() < deadline:  # The first epoch is saved.
+        time.sleep(0.2)
+    workers[1].send_signal(signal.SIGKILL)
+    start = time.monotonic()
+    status, out, err = finish(workers[0], timeout=120)
+    finish(workers[1])
+    assert status == 1 and time.monotonic() - start < 60
+    assert err.strip().splitlines()[-1].startswith("error: "), err[-4000:]
+    assert f"worker 1 (127.0.0.1:{ports[1]}) stopped or cannot be reached" in err
+    assert "--resume" in err and "Traceback" not in err
+    assert not json.loads(results.read_text())["complete"]
+
+    ports = free_ports(2)  # The same command on both, with --resume.
+    workers = [start_worker(ports, index, output, *arguments, "--resume") for index in (0, 1)]
+    (status0, _, err0), (status1, _, err1) = finish(workers[0]), finish(workers[1])
+    assert status0 == 0 and status1 == 0, err0[-2000:] + err1[-2000:]
+    finished = json.loads(results.read_text())
+    assert finished["complete"] and [e["epoch"] for e in finished["epochs"]] == list(range(1, 5))
+
+
+def test_a_worker_alone_gives_up_within_worker_timeout_naming_the_missing_address(tmp_path):
+    ports = free_ports(2)
+    start = time.monotonic()
+    worker = start_worker(ports, 0, tmp_path / "run", "--epochs", "1", "--limit", "64",
+                          "--set", "worker_timeout=3")
+    status, _, err = finish(worker, timeout=120)
+    assert status != 0 and time.monotonic() - start < 60
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error: worker 0: ") and f"worker 1 (127.0.0.1:{ports[1]})" in line
+    assert "did not join within 3 s" in line
+    assert not (tmp_path / "run" / "run_0" / "results.json").exists()
+
+
+@pytest.mark.parametrize("value, fragment", [
+    (None, "needs TF_CONFIG"),
+    ("{not json", "TF_CONFIG is not a cluster description"),
+    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}',
+     "index below 1"),
+])
+def test_a_bad_tf_config_is_refused_before_anything_starts(tmp_path, value, fragment):
+    environment = {key: item for key, item in os.environ.items() if key != "TF_CONFIG"}
+    if value is not None:
+        environment["TF_CONFIG"] = value
+    result = subprocess.run([sys.executable, "run_mnist.py", "--distribute", "multiworker",
+                             "--output", str(tmp_path / "run"), "--runs", "1"],
+                            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+    assert not (tmp_path / "run").exists()
