@@ -38,9 +38,14 @@ def main(argv=None):
 
     # TensorFlow loads only once the arguments are known to be good.
     from ram import data as data_module
+    from ram import distribute
     from ram import step
+    # `--set distribute=mirrored` times the tf.distribute step (one replica per GPU, or
+    # cpu_replicas CPU devices; one CPU device by default): its overhead against `none`.
+    strategy = distribute.make_strategy(config)
     dataset = data_module.Dataset(config)
-    trainer = step.Trainer(config, seed=0, steps_per_epoch=dataset.steps_per_epoch(args.train_batch))
+    trainer = step.Trainer(config, seed=0, steps_per_epoch=dataset.steps_per_epoch(args.train_batch),
+                           strategy=strategy)
 
     def train_epoch(epoch):
         start = time.perf_counter()

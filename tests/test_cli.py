@@ -32,7 +32,8 @@ def assert_clean_error(result, *fragments):
                          + ["evaluate.py", "plot.py", "predict.py", "export.py",
                             "benchmarks/throughput.py", "benchmarks/retina.py",
                             "benchmarks/image_loading.py", "tools/results_table.py",
-                            "tools/make_colour_mnist.py", "tools/update_readme.py"])
+                            "tools/make_colour_mnist.py", "tools/update_readme.py",
+                            "tools/local_cluster.py"])
 def test_every_script_answers_help(script):
     result = run(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout and not result.stderr
@@ -80,7 +81,8 @@ def test_run_script_refuses_a_folder_a_live_run_holds(tmp_path):
     assert_clean_error(run("run_mnist.py", "--output", tmp_path), "in use by a live run")
 
 
-@pytest.mark.parametrize("module_name", MNIST_RUN_MODULES)
+# run_catch trains in tests/test_catch.py (its 10,000 fixed test games make a CLI run slow).
+@pytest.mark.parametrize("module_name", [name for name in MNIST_RUN_MODULES if name != "run_catch"])
 def test_every_run_script_trains_a_tiny_run(tmp_path, module_name):
     # Without XLA, whose compilation would take most of the time (the `trained` fixture uses it).
     result = run(f"{module_name}.py", "--runs", "1", "--epochs", "1", "--limit", "64", "--quiet",
