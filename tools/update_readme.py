@@ -25,6 +25,9 @@ TABLES = {"<!-- results table: python tools/results_table.py -->":
           "<!-- colour table: python tools/results_table.py --images -->":
           lambda: results_table.image_table([ROOT / path / "summary.json"
                                              for path in results_table.IMAGE_SUMMARIES]),
+          "<!-- catch table: python tools/results_table.py --catch -->":
+          lambda: results_table.catch_table([ROOT / path / "summary.json"
+                                             for path in results_table.CATCH_SUMMARIES]),
           "<!-- config reference: python -m ram.config -->": config_module.reference_table}
 
 
