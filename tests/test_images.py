@@ -116,7 +116,7 @@ def test_run_images_learns_resumes_and_its_model_predicts_and_draws(colour_folde
     output = tmp_path / "runs"
     flags = ["--data", colour_folder, "--output", output, "--runs", "1", "--quiet",
              "--set", "jit_compile=false", "--set", "test_samples=2", "--set", "batch_size=16",
-             "--set", "learning_rate=3e-3", "--set", "epochs=20",
+             "--set", "learning_rate=3e-3", "--set", "epochs=12",
              "--set", "episodes_per_image=1"]
     result = run("run_images.py", *flags)
     assert result.returncode == 0, result.stderr
