@@ -73,7 +73,9 @@ def main(argv=None):
     print(f"config            {args.config} ({config.dataset} {config.image_size}x{config.image_size}, "
           f"{config.num_glimpses} glimpses of {config.patch_size}x{config.patch_size} x "
           f"{config.num_scales} scales, {config.core_type} core, jit_compile={config.jit_compile}, "
-          f"{config.steps_per_execution} steps per call)")
+          f"{config.steps_per_execution} steps per call"
+          + (f", distribute={config.distribute} over {strategy.num_replicas_in_sync} replica(s)"
+             if strategy else "") + ")")
     print(f"machine           {runs.machine_line()}, "
           f"XLA_FLAGS {os.environ.get('XLA_FLAGS') or '(none)'}")
     print(f"training          {train_rate:,.0f} images/s (batch {args.train_batch}; fastest of "
