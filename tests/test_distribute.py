@@ -157,3 +157,36 @@ def test_a_bad_tf_config_is_refused_before_anything_starts(tmp_path, value, frag
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("values, fragment", [
+    ({"distribute": "mirrored", "runs": 3}, "set runs=1"),
+    ({"distribute": "sideways", "runs": 1}, "distribute"),
+    ({"distribute": "mirrored", "runs": 1, "cpu_replicas": -1}, "cpu_replicas"),
+    ({"distribute": "multiworker", "runs": 1, "worker_timeout": 0}, "worker_timeout"),
+])
+def test_bad_distribute_values_are_refused_by_name(values, fragment):
+    from ram import config as config_module
+    with pytest.raises(config_module.ConfigError, match=fragment):
+        config_module.Config(**values).validate()
+
+
+def test_catch_refuses_a_strategy():
+    from ram import config as config_module
+    catch = config_module.config_from_module_name("run_catch")
+    with pytest.raises(config_module.ConfigError, match="Catch trains on one device"):
+        catch.with_overrides(["distribute=mirrored", "runs=1"])
+
+
+def test_the_cluster_is_read_from_tf_config(monkeypatch):
+    from ram import cluster, config as config_module
+    monkeypatch.setenv("TF_CONFIG", tf_config([2222, 2223, 2224], 2))
+    assert cluster.cluster_spec() == (["127.0.0.1:2222", "127.0.0.1:2223", "127.0.0.1:2224"], 2)
+    assert not cluster.is_chief(config_module.Config(distribute="multiworker", runs=1))
+    assert cluster.is_chief(config_module.Config(distribute="mirrored", runs=1))
+    monkeypatch.setenv("TF_CONFIG", tf_config([2222, 2223], 0))
+    assert cluster.is_chief(config_module.Config(distribute="multiworker", runs=1))
+    # Nothing listens on a port just freed: it is named as unreachable.
+    port = free_ports(1)[0]
+    assert cluster.unreachable([f"127.0.0.1:{port}", "127.0.0.1:1"], 1, wait=0.5) == [
+        f"worker 0 (127.0.0.1:{port})"]
