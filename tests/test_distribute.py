@@ -6,7 +6,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,21 +15,13 @@ import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from local_cluster import free_ports  # noqa: E402  (the tool that starts loopback workers)
 # A model small enough that the run's time is mostly TensorFlow starting.
 TINY = ["--set", "num_glimpses=2", "--set", "glimpse_hidden=16", "--set", "location_hidden=8",
         "--set", "glimpse_size=32", "--set", "core_size=32", "--set", "location_network_hidden=16",
         "--set", "batch_size=32", "--set", "test_samples=0", "--set", "jit_compile=false",
         "--set", "validation_size=500", "--runs", "1", "--quiet"]
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 def tf_config(ports, index):
