@@ -68,7 +68,7 @@ def run_parser(module):
                         help="override a config value; may be repeated")
     parser.add_argument("--processes", type=int,
                         help="runs at once (default: as many as CPU cores, at most RUNS)")
-    parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"),
+    parser.add_argument("--distribute", choices=config_module.DISTRIBUTE,
                         help="spread one run over the local devices (mirrored) or the machines "
                              "in TF_CONFIG (multiworker); config: DISTRIBUTE")
     parser.add_argument("--resume", action="store_true",

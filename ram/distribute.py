@@ -17,9 +17,6 @@ equals a step on one device with the same global batch.
 
 from ram.backend import tf
 from ram import cluster
-from ram.cluster import ClusterError, cluster_spec, is_chief  # noqa: F401  (this module's API too)
-
-STRATEGIES = ("none", "mirrored", "multiworker")
 
 
 def make_strategy(config):
@@ -30,7 +27,7 @@ def make_strategy(config):
         if tf.config.list_physical_devices("GPU") or config.cpu_replicas < 2:
             return tf.distribute.MirroredStrategy()  # Every GPU, or else the one CPU device.
         return tf.distribute.MirroredStrategy(split_cpu(config.cpu_replicas))
-    cluster_spec()  # A clear message for a missing or malformed TF_CONFIG.
+    cluster.cluster_spec()  # A clear message for a missing or malformed TF_CONFIG.
     # The strategy waits inside TensorFlow (holding Python's lock, so no thread of this process
     # can interrupt it) until every worker has joined: a watchdog process bounds the wait.
     with cluster.Watchdog(config.worker_timeout):
@@ -46,8 +43,8 @@ def split_cpu(count):
             cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
     except RuntimeError:  # TensorFlow has started: it keeps the devices it has.
         if len(tf.config.list_logical_devices("CPU")) != count:
-            raise ClusterError(f"cpu_replicas={count} must be set before TensorFlow starts; "
-                               "it was already running with other devices") from None
+            raise cluster.ClusterError(f"cpu_replicas={count} must be set before TensorFlow "
+                                       "starts; it was already running with other devices") from None
     return [f"/cpu:{index}" for index in range(count)]
 
 

@@ -19,6 +19,7 @@ import pathlib
 import sys
 import time
 
+from ram import cluster
 from ram import distribute
 from ram import observers as observers_module
 from ram import play
@@ -65,7 +66,7 @@ def train(config, output_dir, seed=None, data_path=None, limit=None, resume=Fals
     # Under tf.distribute, made before any other TensorFlow work (MultiWorkerMirroredStrategy
     # asks for that); only the chief writes the run's files, the other workers nothing.
     strategy = distribute.make_strategy(config)
-    chief = distribute.is_chief(config)
+    chief = cluster.is_chief(config)
     with storage.RunLock(output_dir) if chief else contextlib.nullcontext():
         if chief and not resume and (runs.holds_run(output_dir)
                                      or (output_dir / runs.NETWORK_FILE).exists()):
