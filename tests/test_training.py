@@ -226,6 +226,11 @@ def test_several_steps_per_call_train_exactly_as_one_step_per_call(jit_compile):
         weights = {name: variable.numpy() for name, variable in trainer.model.weight_dict().items()}
         outcomes.append((done, trainer.metric_values(), weights,
                          int(trainer.optimizer.iterations.numpy())))
+    # The evaluation step (compiled with XLA in the second case) counts what the model predicts.
+    images, labels = dataset.validation_images[:300], dataset.validation_labels[:300]
+    predictions = np.argmax(trainer.model.rollout(rollout.as_model_input(images))["logits"], -1)
+    assert trainer.accuracy(images, labels, batch_size=128) == pytest.approx(
+        np.mean(predictions == labels))
     (done, metrics, weights, iterations), (grouped_done, grouped_metrics, grouped_weights,
                                            grouped_iterations) = outcomes
     # 288 images: 9 batches of 32, three calls of three steps against nine calls of one.
