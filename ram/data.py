@@ -100,7 +100,11 @@ def _checked(arrays, source):
 
 # ------------------------------------------------------------------------------------------------
 # Translated and cluttered canvases.
-def place_digits(digits, canvas_size, rng, num_clutter=0, clutter_size=8, clutter_sources=None):
+ALL_ROWS = slice(None)  # Every canvas of a batch (see `shard_rows`).
+
+
+def place_digits(digits, canvas_size, rng, num_clutter=0, clutter_size=8, clutter_sources=None,
+                 rows=ALL_ROWS):
     """Pastes each 28x28 digit at a uniformly random position on a black square canvas.
 
     Args:
@@ -110,45 +114,70 @@ def place_digits(digits, canvas_size, rng, num_clutter=0, clutter_size=8, clutte
         num_clutter: pieces of clutter per canvas: `clutter_size` squares cut at random from random
             images of `clutter_sources` and pasted at random positions (pixel-wise maximum).
         clutter_sources: uint8 `[m, 28, 28]` to cut clutter from (default: `digits`).
+        rows: a slice of the `n` canvases to make (one worker's shard of a batch): the random
+            numbers of all `n` are drawn all the same, so that `rng` moves on exactly as for all.
 
     Returns:
-        `(canvases, positions)`: uint8 `[n, canvas_size, canvas_size]` and int `[n, 2]`, the
-        `(row, col)` of each digit's top-left corner.
+        `(canvases, positions)`: uint8 `[len(rows), canvas_size, canvas_size]` and int
+        `[len(rows), 2]`, the `(row, col)` of each digit's top-left corner.
     """
     count = len(digits)
-    canvases = np.zeros((count, canvas_size, canvas_size), np.uint8)
-    index = np.arange(count)
+    sources = digits if clutter_sources is None else clutter_sources
+    digits = digits[rows]
+    canvases = np.zeros((len(digits), canvas_size, canvas_size), np.uint8)
+    index = np.arange(len(digits))
     # Every square window of the canvases (and of the sources) as a view: indexing it by
     # (image, row, col) reads or writes one whole square per image, 2.4 to 10 times as fast as
     # indexing every pixel (benchmarks/throughput.py's data line).
     if num_clutter:
-        sources = digits if clutter_sources is None else clutter_sources
         windows = sliding_window_view(canvases, (clutter_size, clutter_size), axis=(1, 2),
                                       writeable=True)
         for _ in range(num_clutter):
-            source = sources[rng.integers(0, len(sources), count)]
-            cut = rng.integers(0, DIGIT_SIZE - clutter_size + 1, (count, 2))
+            source = sources[rng.integers(0, len(sources), count)[rows]]
+            cut = rng.integers(0, DIGIT_SIZE - clutter_size + 1, (count, 2))[rows]
             piece = sliding_window_view(source, (clutter_size, clutter_size),
                                         axis=(1, 2))[index, cut[:, 0], cut[:, 1]]
-            at = rng.integers(0, canvas_size - clutter_size + 1, (count, 2))
+            at = rng.integers(0, canvas_size - clutter_size + 1, (count, 2))[rows]
             windows[index, at[:, 0], at[:, 1]] = np.maximum(windows[index, at[:, 0], at[:, 1]],
                                                             piece)
-    positions = rng.integers(0, canvas_size - DIGIT_SIZE + 1, (count, 2))
+    positions = rng.integers(0, canvas_size - DIGIT_SIZE + 1, (count, 2))[rows]
     windows = sliding_window_view(canvases, (DIGIT_SIZE, DIGIT_SIZE), axis=(1, 2), writeable=True)
     windows[index, positions[:, 0], positions[:, 1]] = np.maximum(
         windows[index, positions[:, 0], positions[:, 1]], digits)
     return canvases, positions
 
 
-def shift_images(images, max_shift, rng):
+def shift_images(images, max_shift, rng, rows=ALL_ROWS):
     """Moves each image by a random whole-pixel offset in `[-max_shift, max_shift]` on both axes,
-    filling the uncovered border with zeros. `images` is `[n, height, width]`."""
+    filling the uncovered border with zeros. `images` is `[n, height, width]`; `rows` as for
+    `place_digits`."""
     count, height, width = images.shape
+    offsets = rng.integers(0, 2 * max_shift + 1, (count, 2))[rows]
+    images = images[rows]
     padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
-    offsets = rng.integers(0, 2 * max_shift + 1, (count, 2))
-    rows = (offsets[:, 0, None] + np.arange(height))[:, :, None]
-    cols = (offsets[:, 1, None] + np.arange(width))[:, None, :]
-    return padded[np.arange(count)[:, None, None], rows, cols]
+    rows_at = (offsets[:, 0, None] + np.arange(height))[:, :, None]
+    cols_at = (offsets[:, 1, None] + np.arange(width))[:, None, :]
+    return padded[np.arange(len(images))[:, None, None], rows_at, cols_at]
+
+
+# ------------------------------------------------------------------------------------------------
+# Shards: under MultiWorkerMirroredStrategy each worker makes only its rows of every global batch.
+
+
+def shard_rows(count, shard):
+    """The slice of a global batch of `count` rows that worker `index` of `workers` makes, for
+    `shard = (index, workers)` (None: all rows). Contiguous, in worker order, sizes differing by at
+    most one: the union of the worker's replicas' slices (`distribute.replica_slice`) when every
+    worker has as many replicas."""
+    if shard is None:
+        return ALL_ROWS
+    index, workers = shard
+    return slice(index * count // workers, (index + 1) * count // workers)
+
+
+def batch_sizes(num_train, batch_size):
+    """The sizes of an epoch's global batches: all `batch_size` but a smaller last one."""
+    return [min(batch_size, num_train - start) for start in range(0, num_train, batch_size)]
 
 
 class DataSource:
@@ -200,14 +229,19 @@ class Dataset(DataSource):
     def generated(self):
         return self.config.dataset != "mnist"
 
-    def _make(self, digits, rng):
+    def _make(self, digits, rng, rows=ALL_ROWS):
+        """The training images of a batch of `digits` (only `rows` of them; `rng` moves on as for
+        all)."""
+        if not self.generated:
+            if self.config.train_shift:
+                return shift_images(digits, self.config.train_shift, rng, rows)[..., None]
+            return digits[rows][..., None]
         if self.config.train_shift:
             digits = shift_images(digits, self.config.train_shift, rng)
-        if not self.generated:
-            return digits[..., None]
         clutter = self.config.num_clutter if self.config.dataset == "cluttered" else 0
         canvases, _ = place_digits(digits, self.config.image_size, rng, clutter,
-                                   self.config.clutter_size, clutter_sources=self.train_digits)
+                                   self.config.clutter_size, clutter_sources=self.train_digits,
+                                   rows=rows)
         return canvases[..., None]
 
     def _fixed(self, digits, seed):
@@ -221,37 +255,40 @@ class Dataset(DataSource):
                                            self.config.clutter_size)
         return canvases[..., None], positions
 
-    def train_batches(self, epoch, seed, batch_size):
-        """Yields `(images, labels)` for one epoch; the order depends only on `(seed, epoch)`."""
+    def train_batches(self, epoch, seed, batch_size, shard=None):
+        """Yields `(images, labels)` for one epoch; the order depends only on `(seed, epoch)`.
+        With `shard = (index, workers)`, only that worker's rows of each batch (`shard_rows`)."""
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(self.num_train)
         for start in range(0, self.num_train, batch_size):
             index = order[start:start + batch_size]
-            yield self._make(self.train_digits[index], rng), self.train_labels[index]
+            rows = shard_rows(len(index), shard)
+            yield self._make(self.train_digits[index], rng, rows), self.train_labels[index][rows]
 
 
 def group_batches(batches, size):
     """Stacks runs of `size` consecutive batches of one shape, for `size` train steps in one call.
 
-    Yields `(images, labels, stacked)`: `stacked` batches have a leading axis of `size`
-    (`[size, batch, ...]`); a batch of another shape (an epoch's smaller last batch) and the
-    batches left over at the end come one at a time, unstacked, in their order. `size` 1 passes
-    every batch through unstacked.
+    `batches` yields `(images, labels, count)`, `count` the global batch's size (a worker's shard
+    of it may be smaller). Yields `(images, labels, count, stacked)`: `stacked` batches have a
+    leading axis of `size` (`[size, batch, ...]`) and one `count`; a batch of another shape or
+    count (an epoch's smaller last batch) and the batches left over at the end come one at a
+    time, unstacked, in their order. `size` 1 passes every batch through unstacked.
     """
     pending = []
 
     def flush():
-        for images, labels in pending:
-            yield images, labels, False
+        for images, labels, count in pending:
+            yield images, labels, count, False
         pending.clear()
 
-    for images, labels in batches:
-        if pending and images.shape != pending[0][0].shape:
+    for images, labels, count in batches:
+        if pending and (images.shape, count) != (pending[0][0].shape, pending[0][2]):
             yield from flush()
-        pending.append((images, labels))
+        pending.append((images, labels, count))
         if size > 1 and len(pending) == size:
-            images, labels = zip(*pending)
-            yield np.stack(images), np.stack(labels), True
+            images, labels, _ = zip(*pending)
+            yield np.stack(images), np.stack(labels), count, True
             pending.clear()
         elif size == 1:
             yield from flush()
@@ -362,11 +399,13 @@ class ArrayData(DataSource):
         limited.train_labels = self.train_labels[:limit]
         return limited
 
-    def train_batches(self, epoch, seed, batch_size):
-        """Yields `(images, labels)` for one epoch; the order depends only on `(seed, epoch)`."""
+    def train_batches(self, epoch, seed, batch_size, shard=None):
+        """Yields `(images, labels)` for one epoch; the order depends only on `(seed, epoch)`.
+        With `shard = (index, workers)`, only that worker's rows of each batch (`shard_rows`)."""
         order = np.random.default_rng([seed, epoch]).permutation(self.num_train)
         for start in range(0, self.num_train, batch_size):
             index = order[start:start + batch_size]
+            index = index[shard_rows(len(index), shard)]
             yield self.train_images[index], self.train_labels[index]
 
 

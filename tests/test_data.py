@@ -90,23 +90,52 @@ def test_prefetch_keeps_order_and_passes_errors_on():
 
 
 def test_group_batches_stacks_runs_of_one_shape_and_passes_the_rest_in_order():
-    batches = [(np.full((4, 2), i), np.full(4, i)) for i in range(7)] + [(np.full((3, 2), 7),
-                                                                          np.full(3, 7))]
+    batches = [(np.full((4, 2), i), np.full(4, i), 8) for i in range(7)] + [
+        (np.full((3, 2), 7), np.full(3, 7), 6)]
     grouped = list(data_module.group_batches(iter(batches), 3))
-    assert [stacked for _, _, stacked in grouped] == [True, True, False, False]
+    assert [stacked for *_, stacked in grouped] == [True, True, False, False]
     assert grouped[0][0].shape == (3, 4, 2) and grouped[0][1].shape == (3, 4)
+    assert [count for _, _, count, _ in grouped] == [8, 8, 8, 6]
     # Every batch comes out once, in its order, whether stacked or not.
-    out = [(images[k], labels[k]) for images, labels, stacked in grouped if stacked
-           for k in range(3)] + [(images, labels) for images, labels, stacked in grouped
+    out = [(images[k], labels[k]) for images, labels, _, stacked in grouped if stacked
+           for k in range(3)] + [(images, labels) for images, labels, _, stacked in grouped
                                  if not stacked]
     assert [int(labels[0]) for _, labels in out] == list(range(8))
-    for (images, labels), (expected_images, expected_labels) in zip(out, batches):
+    for (images, labels), (expected_images, expected_labels, _) in zip(out, batches):
         np.testing.assert_array_equal(images, expected_images)
         np.testing.assert_array_equal(labels, expected_labels)
-    # A smaller batch in the middle breaks a run: the batches before it come unstacked.
+    # A smaller batch in the middle breaks a run: the batches before it come unstacked; so does a
+    # shard of the same shape from a global batch of another size (7 rows split 4 + 3).
     mixed = [batches[0], batches[7], batches[1], batches[2], batches[3]]
-    assert [s for _, _, s in data_module.group_batches(iter(mixed), 3)] == [False, False, True]
-    assert all(not s for _, _, s in data_module.group_batches(iter(batches), 1))
+    assert [s for *_, s in data_module.group_batches(iter(mixed), 3)] == [False, False, True]
+    odd = [batches[0], batches[1], (batches[2][0], batches[2][1], 7)]
+    assert [s for *_, s in data_module.group_batches(iter(odd), 3)] == [False, False, False]
+    assert all(not s for *_, s in data_module.group_batches(iter(batches), 1))
+
+
+def test_the_shards_of_every_source_put_together_are_its_batches():
+    """Each worker makes only its rows of every global batch (MultiWorkerMirroredStrategy); the
+    workers' rows side by side are the batches of one process, clutter and shifts included."""
+    config = config_module.Config(dataset="cluttered", image_size=60, patch_size=12, num_scales=3,
+                                  train_shift=2).validate()
+    canvases = data_module.Dataset(config, limit=70)
+    shifted = data_module.Dataset(config_module.Config(train_shift=2).validate(), limit=70)
+    arrays = data_module.ArrayData(np.arange(70 * 4, dtype=np.uint8).reshape(70, 2, 2),
+                                   np.arange(70) % 3, np.zeros((3, 2, 2), np.uint8), np.zeros(3, int),
+                                   np.zeros((3, 2, 2), np.uint8), np.zeros(3, int))
+    for source in (canvases, shifted, arrays):
+        whole = list(source.train_batches(3, 1, 32))
+        assert [len(labels) for _, labels in whole] == data_module.batch_sizes(70, 32) == [32, 32, 6]
+        for workers in (2, 3):
+            shards = [list(source.train_batches(3, 1, 32, shard=(index, workers)))
+                      for index in range(workers)]
+            for number, (images, labels) in enumerate(whole):
+                np.testing.assert_array_equal(
+                    np.concatenate([shard[number][0] for shard in shards]), images)
+                np.testing.assert_array_equal(
+                    np.concatenate([shard[number][1] for shard in shards]), labels)
+    assert data_module.shard_rows(7, (1, 2)) == slice(3, 7)
+    assert data_module.shard_rows(7, None) == slice(None)
 
 
 def test_shift_moves_each_image_by_at_most_the_shift_with_zero_fill():
