@@ -175,11 +175,6 @@ def shard_rows(count, shard):
     return slice(index * count // workers, (index + 1) * count // workers)
 
 
-def batch_sizes(num_train, batch_size):
-    """The sizes of an epoch's global batches: all `batch_size` but a smaller last one."""
-    return [min(batch_size, num_train - start) for start in range(0, num_train, batch_size)]
-
-
 class DataSource:
     """What every data source shares: its training labels size an epoch."""
 
@@ -269,26 +264,25 @@ class Dataset(DataSource):
 def group_batches(batches, size):
     """Stacks runs of `size` consecutive batches of one shape, for `size` train steps in one call.
 
-    `batches` yields `(images, labels, count)`, `count` the global batch's size (a worker's shard
-    of it may be smaller). Yields `(images, labels, count, stacked)`: `stacked` batches have a
-    leading axis of `size` (`[size, batch, ...]`) and one `count`; a batch of another shape or
-    count (an epoch's smaller last batch) and the batches left over at the end come one at a
-    time, unstacked, in their order. `size` 1 passes every batch through unstacked.
+    Yields `(images, labels, stacked)`: `stacked` batches have a leading axis of `size`
+    (`[size, batch, ...]`); a batch of another shape (an epoch's smaller last batch) and the
+    batches left over at the end come one at a time, unstacked, in their order. `size` 1 passes
+    every batch through unstacked.
     """
     pending = []
 
     def flush():
-        for images, labels, count in pending:
-            yield images, labels, count, False
+        for images, labels in pending:
+            yield images, labels, False
         pending.clear()
 
-    for images, labels, count in batches:
-        if pending and (images.shape, count) != (pending[0][0].shape, pending[0][2]):
+    for images, labels in batches:
+        if pending and images.shape != pending[0][0].shape:
             yield from flush()
-        pending.append((images, labels, count))
+        pending.append((images, labels))
         if size > 1 and len(pending) == size:
-            images, labels, _ = zip(*pending)
-            yield np.stack(images), np.stack(labels), count, True
+            images, labels = zip(*pending)
+            yield np.stack(images), np.stack(labels), True
             pending.clear()
         elif size == 1:
             yield from flush()

@@ -240,10 +240,8 @@ class Trainer:
         or gradient was not finite.
         """
         done = 0
-        # Whole batches: each is its global batch (a worker's shard would carry the global size).
-        batches = ((images, labels, len(labels)) for images, labels in batches)
         grouped = data_module.group_batches(batches, self.config.steps_per_execution)
-        for images, labels, _, stacked in data_module.prefetch(grouped):
+        for images, labels, stacked in data_module.prefetch(grouped):
             if stacked:
                 steps, finite = self.train_steps(images, labels)
                 steps = int(steps)

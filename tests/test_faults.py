@@ -19,7 +19,7 @@ from ram import training
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Small and without XLA (whose compilation would take most of each run's time): these tests are
 # about processes, files and signals, not speed.
-FLAGS = ["--runs", "1", "--epochs", "4", "--limit", "1024", "--quiet", "--set", "batch_size=64",
+FLAGS = ["--runs", "1", "--epochs", "3", "--limit", "1024", "--quiet", "--set", "batch_size=64",
          "--set", "num_glimpses=3", "--set", "jit_compile=false", "--set", "test_samples=0",
          "--set", "validation_size=1000"]
 
@@ -29,11 +29,11 @@ def test_a_seed_killed_and_resumed_alone_gives_its_figures_from_beside_another_r
     after its first epoch and resumed: the same figures (same thread count), one check for both
     the kill and the company a run keeps."""
     environment = dict(os.environ, RAM_THREADS="1")
-    together = subprocess.Popen([sys.executable, "run_mnist.py", *FLAGS[2:], "--runs", "2",
-                                 "--epochs", "3", "--output", tmp_path / "together"], cwd=ROOT,
+    together = subprocess.Popen([sys.executable, "run_mnist.py", *FLAGS, "--runs", "2",
+                                 "--output", tmp_path / "together"], cwd=ROOT,
                                 env=environment, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
-    command = [sys.executable, "run_mnist.py", *FLAGS, "--epochs", "3", "--seed", "1",
+    command = [sys.executable, "run_mnist.py", *FLAGS, "--seed", "1",
                "--output", tmp_path / "killed"]
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
