@@ -20,6 +20,7 @@ TensorFlow step, so a whole dataset costs one byte a pixel.
 
 import copy
 import hashlib
+import inspect
 import pathlib
 import queue
 import threading
@@ -164,15 +165,41 @@ def shift_images(images, max_shift, rng, rows=ALL_ROWS):
 # Shards: under MultiWorkerMirroredStrategy each worker makes only its rows of every global batch.
 
 
+def share(index, parts, count):
+    """`(start, end)` of part `index` of `count` rows cut into `parts`: contiguous, in order, sizes
+    differing by at most one. Plain arithmetic, so it works on Python ints and on tensors alike:
+    a worker's shard (`shard_rows`) and a replica's slice (`distribute.replica_slice`) are both
+    cut by it, which keeps a worker's shard the union of its replicas' slices."""
+    return index * count // parts, (index + 1) * count // parts
+
+
 def shard_rows(count, shard):
     """The slice of a global batch of `count` rows that worker `index` of `workers` makes, for
-    `shard = (index, workers)` (None: all rows). Contiguous, in worker order, sizes differing by at
-    most one: the union of the worker's replicas' slices (`distribute.replica_slice`) when every
-    worker has as many replicas."""
+    `shard = (index, workers)` (None: all rows): `share(index, workers, count)`."""
     if shard is None:
         return ALL_ROWS
-    index, workers = shard
-    return slice(index * count // workers, (index + 1) * count // workers)
+    return slice(*share(*shard, count))
+
+
+def batch_sizes(num, batch_size):
+    """The sizes of an epoch's global batches: full ones, then what is left."""
+    return [min(batch_size, num - start) for start in range(0, num, batch_size)]
+
+
+def worker_batches(source, epoch, seed, batch_size, shard=None):
+    """Yields `(images, labels, count)` for one epoch: this worker's rows (`shard`, or all) of each
+    global batch of `count` rows. A source whose `train_batches` takes no `shard` makes whole
+    batches and the worker keeps its rows."""
+    sizes = batch_sizes(source.num_train, batch_size)
+    if shard is None:
+        batches = source.train_batches(epoch, seed, batch_size)
+    elif "shard" in inspect.signature(source.train_batches).parameters:
+        batches = source.train_batches(epoch, seed, batch_size, shard=shard)
+    else:
+        batches = ((images[shard_rows(len(labels), shard)], labels[shard_rows(len(labels), shard)])
+                   for images, labels in source.train_batches(epoch, seed, batch_size))
+    for (images, labels), count in zip(batches, sizes):
+        yield images, labels, count
 
 
 class DataSource:
@@ -262,27 +289,29 @@ class Dataset(DataSource):
 
 
 def group_batches(batches, size):
-    """Stacks runs of `size` consecutive batches of one shape, for `size` train steps in one call.
+    """Stacks runs of `size` consecutive batches of one shape and global size, for `size` train
+    steps in one call.
 
-    Yields `(images, labels, stacked)`: `stacked` batches have a leading axis of `size`
-    (`[size, batch, ...]`); a batch of another shape (an epoch's smaller last batch) and the
-    batches left over at the end come one at a time, unstacked, in their order. `size` 1 passes
-    every batch through unstacked.
+    `batches` are `(images, labels, count)` (`count`: the global batch's rows, of which these are
+    a worker's shard). Yields `(images, labels, count, stacked)`: `stacked` batches have a leading
+    axis of `size` (`[size, batch, ...]`); a batch of another shape or count (an epoch's smaller
+    last batch, whose shard may have a full batch's shape) and the batches left over at the end
+    come one at a time, unstacked, in their order. `size` 1 passes every batch through unstacked.
     """
     pending = []
 
     def flush():
-        for images, labels in pending:
-            yield images, labels, False
+        for images, labels, count in pending:
+            yield images, labels, count, False
         pending.clear()
 
-    for images, labels in batches:
-        if pending and images.shape != pending[0][0].shape:
+    for images, labels, count in batches:
+        if pending and (images.shape, count) != (pending[0][0].shape, pending[0][2]):
             yield from flush()
-        pending.append((images, labels))
+        pending.append((images, labels, count))
         if size > 1 and len(pending) == size:
-            images, labels = zip(*pending)
-            yield np.stack(images), np.stack(labels), True
+            images, labels, _ = zip(*pending)
+            yield np.stack(images), np.stack(labels), count, True
             pending.clear()
         elif size == 1:
             yield from flush()

@@ -8,15 +8,17 @@
   `TF_CONFIG` (`{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker",
   "index": i}}`). Worker 0 is the chief: only it writes the run's files.
 
-How the step uses a strategy is in ram/step.py (`Trainer._distributed_train_step`): every replica
-receives the global batch and trains on its own slice of it, the loss terms are averaged over the
-global batch, and the location noise is drawn for the whole global batch from a stateless seed
+How the step uses a strategy is in ram/step.py (`Trainer._distributed_train_step`): each worker
+makes only its shard of every global batch (`worker_shard`, `data.shard_rows`), every replica on
+it trains on its own slice of the global batch (`replica_slice`), the loss terms are averaged over
+the global batch, and the location noise is drawn for the whole global batch from a stateless seed
 (the run's seed and the step number), each replica taking its rows, so that a step on R replicas
 equals a step on one device with the same global batch.
 """
 
 from ram.backend import tf
 from ram import cluster
+from ram import data
 
 
 def make_strategy(config):
@@ -48,10 +50,20 @@ def split_cpu(count):
     return [f"/cpu:{index}" for index in range(count)]
 
 
+def worker_shard(config):
+    """`(index, workers)` of this process under `multiworker` (it makes that shard of every
+    global batch, `data.shard_rows`), or None: one process makes the whole batch."""
+    if config.distribute != "multiworker":
+        return None
+    workers, index = cluster.cluster_spec()
+    return index, len(workers)
+
+
 def replica_slice(count):
     """`(start, end)` of this replica's rows of a global batch of `count` rows (call inside
-    `strategy.run`): contiguous, in replica order, sizes differing by at most one."""
+    `strategy.run`): contiguous, in replica order, sizes differing by at most one. Replicas are
+    numbered worker by worker, so with as many on every worker a worker's replicas together hold
+    its shard (`data.shard_rows`), cut by the same `data.share`."""
     context = tf.distribute.get_replica_context()
-    replicas = context.num_replicas_in_sync
     index = tf.cast(context.replica_id_in_sync_group, tf.int32)
-    return index * count // replicas, (index + 1) * count // replicas
+    return data.share(index, context.num_replicas_in_sync, count)

@@ -211,17 +211,33 @@ class StreamedImages(data_module.ArrayData):
             image = tf.image.resize_with_pad(image, self.size, self.size)
         return tf.cast(tf.round(tf.clip_by_value(image, 0, 255)), tf.uint8)
 
-    def train_batches(self, epoch, seed, batch_size):
-        """Yields `(images, labels)` for one epoch, in the order `ArrayData` would give."""
-        import tensorflow as tf
+    def train_batches(self, epoch, seed, batch_size, shard=None):
+        """Yields `(images, labels)` for one epoch, in the order `ArrayData` would give; with
+        `shard = (index, workers)`, only that worker's rows of each batch are read."""
         order = np.random.default_rng([seed, epoch]).permutation(self.num_train)
-        files = tf.data.Dataset.from_tensor_slices(self.train_files[order])
+        # Each batch's rows for this worker: the full batches' shards are all of one size, so they
+        # batch as one stream; the last batch (smaller, or empty for this worker) comes apart.
+        rows = [order[start:start + batch_size][data_module.shard_rows(
+            min(batch_size, self.num_train - start), shard)]
+            for start in range(0, self.num_train, batch_size)]
+        full = rows if len(order) % batch_size == 0 else rows[:-1]
+        parts = [self._batches(np.concatenate(full), len(full[0]))] if full else []
+        if len(full) < len(rows):
+            parts.append(self._batches(rows[-1], len(rows[-1])))
+        for part in parts:
+            yield from part
+
+    def _batches(self, chosen, size):
+        """The images and labels of the training rows `chosen`, decoded in batches of `size`."""
+        import tensorflow as tf
+        if size == 0:  # A worker's empty shard of a last batch smaller than the workers.
+            yield (np.zeros((0,) + self.image_shape, np.uint8), np.zeros(0, np.int32))
+            return
+        files = tf.data.Dataset.from_tensor_slices(self.train_files[chosen])
         images = files.map(self._decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        labels = tf.data.Dataset.from_tensor_slices(self.train_labels[order])
-        batches = tf.data.Dataset.zip((images, labels)).batch(batch_size).prefetch(
-            tf.data.AUTOTUNE)
-        for image_batch, label_batch in batches.as_numpy_iterator():
-            yield image_batch, label_batch
+        labels = tf.data.Dataset.from_tensor_slices(self.train_labels[chosen])
+        batches = tf.data.Dataset.zip((images, labels)).batch(size).prefetch(tf.data.AUTOTUNE)
+        yield from batches.as_numpy_iterator()
 
 
 def _facts(files, names):

@@ -86,6 +86,9 @@ class Trainer:
         self.seed = seed
         # A tf.distribute strategy (ram/distribute.py), or None: one device, as always.
         self.strategy = strategy
+        # `(index, workers)` under multiworker: this worker makes only that shard of every global
+        # batch (`data.worker_batches`); None: it makes the whole batch.
+        self.shard = distribute.worker_shard(config) if strategy else None
         keras.utils.set_random_seed(seed)
         # A game to play (Catch) instead of images to classify: its batches are games' starts.
         self.environment = (catch.Catch(config.image_size, config.paddle_width)
@@ -155,11 +158,11 @@ class Trainer:
             terms = {name: value * share for name, value in terms.items()}
         return tape.gradient(terms["loss"], variables), terms
 
-    def _replica_step(self, images, labels):
-        """Runs on every replica with the whole global batch: trains on this replica's slice,
-        with the global batch's noise rows for it, and returns the global terms and finiteness."""
+    def _replica_step(self, images, labels, count, offset):
+        """Runs on every replica with this worker's shard (rows `offset` on) of a global batch of
+        `count` rows: trains on this replica's slice, with the global batch's noise rows for it,
+        and returns the global terms and finiteness."""
         config = self.config
-        count = tf.shape(labels)[0]
         start, end = distribute.replica_slice(count)
         episodes = config.episodes_per_image
         # The noise of every episode of the global batch, from the run's seed and the step number
@@ -169,7 +172,8 @@ class Trainer:
             seed=tf.stack([tf.cast(self.seed, tf.int64), self.steps_done.read_value()]))
         share = tf.cast(end - start, tf.float32) / tf.cast(count, tf.float32)
         gradients, terms = self._replica_gradients(
-            images[start:end], labels[start:end], noise[start * episodes:end * episodes], share)
+            images[start - offset:end - offset], labels[start - offset:end - offset],
+            noise[start * episodes:end * episodes], share)
         context = tf.distribute.get_replica_context()
         # Each replica's share is its slice's mean times its part of the batch: their sum is the
         # global batch's mean, exactly as on one device. One all-reduce of everything packed in
@@ -179,9 +183,10 @@ class Trainer:
         packed = tf.concat([tf.reshape(gradient, [-1]) for gradient in gradients]
                            + [tf.stack([terms[name] for name in names])], axis=0)
         packed = context.all_reduce(tf.distribute.ReduceOp.SUM, packed)
-        pieces = tf.split(packed, [int(np.prod(gradient.shape)) for gradient in gradients]
+        variables = self.model.trainable_variables  # Their shapes are the gradients' own.
+        pieces = tf.split(packed, [int(np.prod(variable.shape)) for variable in variables]
                           + [len(names)])
-        gradients = [tf.reshape(piece, gradient.shape) for piece, gradient in zip(pieces, gradients)]
+        gradients = [tf.reshape(piece, variable.shape) for piece, variable in zip(pieces, variables)]
         terms = dict(zip(names, tf.unstack(pieces[-1])))
         terms["gradient_norm"] = tf.linalg.global_norm(gradients)
         finite = tf.math.is_finite(terms["loss"]) & tf.math.is_finite(terms["gradient_norm"])
@@ -193,23 +198,24 @@ class Trainer:
         # strategy); each hands it its 1/R of the already summed gradient.
         gradients = [tf.where(finite, gradient / replicas, tf.zeros_like(gradient))
                      for gradient in gradients]
-        self.optimizer.apply_gradients(zip(gradients, self.model.trainable_variables))
+        self.optimizer.apply_gradients(zip(gradients, variables))
         return terms, finite
 
-    def _distributed_train_step(self, images, labels):
-        terms, finite = self.strategy.run(self._replica_step, args=(images, labels))
+    def _distributed_train_step(self, images, labels, count, offset):
+        terms, finite = self.strategy.run(self._replica_step, args=(images, labels, count, offset))
         # Every replica holds the same global values (all-reduced): take the first's.
         first = self.strategy.experimental_local_results
         terms = {name: first(value)[0] for name, value in terms.items()}
         finite = first(finite)[0]
-        weight = tf.cast(tf.shape(labels)[0], tf.float32)
+        weight = tf.cast(count, tf.float32)
         for name, tracker in self.metrics.items():
             tracker.update_state(terms[name], sample_weight=weight)
         self.steps_done.assign_add(1)
         return finite
 
-    def _train_steps(self, images, labels):
-        """`len(labels)` train steps in one call, on `images[k]` and `labels[k]` in turn.
+    def _train_steps(self, images, labels, *sizes):
+        """`len(labels)` train steps in one call, on `images[k]` and `labels[k]` in turn (and,
+        distributed, the global batches' `count` and the shard's `offset`, one for all).
 
         Returns `(steps, finite)`: how many steps ran, and whether the last was finite (the loop
         stops after a non-finite step).
@@ -220,7 +226,7 @@ class Trainer:
             return tf.logical_and(step < count, finite)
 
         def one_step(step, finite):
-            return step + 1, self._one_step(images[step], labels[step])
+            return step + 1, self._one_step(images[step], labels[step], *sizes)
 
         return tf.while_loop(go_on, one_step, (tf.constant(0), tf.constant(True)))
 
@@ -233,20 +239,30 @@ class Trainer:
         return {name: float(tracker.result()) for name, tracker in self.metrics.items()}
 
     def fit_batches(self, batches, first_step=1):
-        """Trains on `batches` of `(images, labels)`, `steps_per_execution` steps per call.
+        """Trains on `batches` of `(images, labels)`, or of `(images, labels, count)` from
+        `data.worker_batches` (this worker's shard of a global batch of `count` rows),
+        `steps_per_execution` steps per call.
 
         Makes and groups the batches in a background thread; yields the number of steps done
         after each call. Raises `NonFiniteStep` (numbered from `first_step`) when a step's loss
-        or gradient was not finite.
+        or gradient was not finite. Under a strategy, a global batch with fewer rows than
+        replicas (an epoch's last, at most) is skipped: a replica would have no rows to average.
         """
         done = 0
+        batches = (batch if len(batch) == 3 else (*batch, len(batch[1])) for batch in batches)
         grouped = data_module.group_batches(batches, self.config.steps_per_execution)
-        for images, labels, stacked in data_module.prefetch(grouped):
+        for images, labels, count, stacked in data_module.prefetch(grouped):
+            sizes = ()
+            if self.strategy is not None:
+                if count < self.strategy.num_replicas_in_sync:
+                    continue
+                offset = data_module.shard_rows(count, self.shard).start or 0
+                sizes = (tf.constant(count, tf.int32), tf.constant(offset, tf.int32))
             if stacked:
-                steps, finite = self.train_steps(images, labels)
+                steps, finite = self.train_steps(images, labels, *sizes)
                 steps = int(steps)
             else:
-                steps, finite = 1, self.train_step(images, labels)
+                steps, finite = 1, self.train_step(images, labels, *sizes)
             done += steps
             if not bool(finite):
                 raise NonFiniteStep(first_step + done - 1)

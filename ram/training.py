@@ -8,7 +8,8 @@ model) and `checkpoint.h5` (everything `--resume` needs), each atomically, and p
 When the run ends, the best weights are scored on the test set.
 
 The data source is anything with `train_batches(epoch, seed, batch_size)` (yields
-`(images, labels)` batches, pixel values 0-255), `steps_per_epoch(batch_size)`, `num_train`,
+`(images, labels)` batches, pixel values 0-255; with a `shard=(index, workers)` argument, only that
+worker's rows of each, else a multiworker run makes whole batches and keeps its rows), `steps_per_epoch(batch_size)`, `num_train`,
 fixed `validation_images`/`validation_labels` and `test_images`/`test_labels`, and `checksum`:
 ram/data.py's `Dataset` for MNIST and the canvases made from it.
 """
@@ -20,6 +21,7 @@ import sys
 import time
 
 from ram import cluster
+from ram import data
 from ram import distribute
 from ram import observers as observers_module
 from ram import play
@@ -172,7 +174,8 @@ def _train_epoch(run, epoch, observers):
     trainer.reset_metrics()
     for observer in observers:
         observer.on_epoch_begin(run, epoch)
-    batches = run.dataset.train_batches(epoch, run.seed, run.config.batch_size)
+    # Under multiworker, this worker's shard of every global batch (all of it otherwise).
+    batches = data.worker_batches(run.dataset, epoch, run.seed, run.config.batch_size, trainer.shard)
     try:
         for steps in trainer.fit_batches(batches):
             for observer in observers:

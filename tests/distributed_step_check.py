@@ -51,13 +51,18 @@ def compare(strategy, overrides):
     gradients = tape.gradient(reference["loss"], variables)
     single.optimizer.apply_gradients(zip(gradients, variables))
 
-    finite = mirrored.train_step(tf.constant(images), tf.constant(labels))
+    steps = list(mirrored.fit_batches([(images, labels)]))
     terms = mirrored.metric_values()
+    # A global batch with fewer rows than replicas is skipped (one replica would have none).
+    after = [np.array(weight) for weight in mirrored.model.get_weights()]
+    skipped = not list(mirrored.fit_batches([(images[:1], labels[:1])])) and all(
+        np.array_equal(a, b) for a, b in zip(after, mirrored.model.get_weights()))
     difference = max(float(np.max(np.abs(a - b))) for a, b in
                      zip(mirrored.model.get_weights(), single.model.get_weights()))
     change = max(float(np.max(np.abs(a - b))) for a, b in zip(mirrored.model.get_weights(), start))
     return {
-        "replicas": strategy.num_replicas_in_sync, "finite": bool(finite),
+        "replicas": strategy.num_replicas_in_sync, "finite": steps == [1],
+        "skipped_small_batch": skipped,
         "max_weight_difference": difference, "max_weight_change": change,
         "loss": terms["loss"], "reference_loss": float(reference["loss"]),
         "gradient_norm": terms["gradient_norm"],

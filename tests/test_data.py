@@ -89,24 +89,30 @@ def test_prefetch_keeps_order_and_passes_errors_on():
         next(produced)
 
 
-def test_group_batches_stacks_runs_of_one_shape_and_passes_the_rest_in_order():
-    batches = [(np.full((4, 2), i), np.full(4, i)) for i in range(7)] + [(np.full((3, 2), 7),
-                                                                          np.full(3, 7))]
+def test_group_batches_stacks_runs_of_one_shape_and_count_and_passes_the_rest_in_order():
+    batches = [(np.full((4, 2), i), np.full(4, i), 8) for i in range(7)] + [(np.full((3, 2), 7),
+                                                                             np.full(3, 7), 6)]
     grouped = list(data_module.group_batches(iter(batches), 3))
-    assert [stacked for _, _, stacked in grouped] == [True, True, False, False]
+    assert [stacked for *_, stacked in grouped] == [True, True, False, False]
     assert grouped[0][0].shape == (3, 4, 2) and grouped[0][1].shape == (3, 4)
+    assert [count for _, _, count, _ in grouped] == [8, 8, 8, 6]
     # Every batch comes out once, in its order, whether stacked or not.
-    out = [(images[k], labels[k]) for images, labels, stacked in grouped if stacked
-           for k in range(3)] + [(images, labels) for images, labels, stacked in grouped
+    out = [(images[k], labels[k]) for images, labels, _, stacked in grouped if stacked
+           for k in range(3)] + [(images, labels) for images, labels, _, stacked in grouped
                                  if not stacked]
     assert [int(labels[0]) for _, labels in out] == list(range(8))
-    for (images, labels), (expected_images, expected_labels) in zip(out, batches):
+    for (images, labels), (expected_images, expected_labels, _) in zip(out, batches):
         np.testing.assert_array_equal(images, expected_images)
         np.testing.assert_array_equal(labels, expected_labels)
     # A smaller batch in the middle breaks a run: the batches before it come unstacked.
     mixed = [batches[0], batches[7], batches[1], batches[2], batches[3]]
-    assert [s for _, _, s in data_module.group_batches(iter(mixed), 3)] == [False, False, True]
-    assert all(not s for _, _, s in data_module.group_batches(iter(batches), 1))
+    assert [s for *_, s in data_module.group_batches(iter(mixed), 3)] == [False, False, True]
+    assert all(not s for *_, s in data_module.group_batches(iter(batches), 1))
+    # So does a worker's shard of a smaller global batch that has a full shard's shape: it is
+    # never stacked with (and trained as) a full batch.
+    last = (np.full((4, 2), 9), np.full(4, 9), 7)
+    assert [(s, c) for _, _, c, s in data_module.group_batches(iter(batches[:2] + [last]), 3)] == [
+        (False, 8), (False, 8), (False, 7)]
 
 
 def test_the_shards_of_every_source_put_together_are_its_batches():
@@ -132,6 +138,21 @@ def test_the_shards_of_every_source_put_together_are_its_batches():
                     np.concatenate([shard[number][1] for shard in shards]), labels)
     assert data_module.shard_rows(7, (1, 2)) == slice(3, 7)
     assert data_module.shard_rows(7, None) == slice(None)
+    # A source whose train_batches takes no shard: the worker makes whole batches, keeps its rows.
+
+    class Plain:
+        num_train = arrays.num_train
+
+        def train_batches(self, epoch, seed, batch_size):
+            return arrays.train_batches(epoch, seed, batch_size)
+
+    for shard in (None, (1, 3)):
+        ours = list(data_module.worker_batches(Plain(), 3, 1, 32, shard))
+        theirs = list(data_module.worker_batches(arrays, 3, 1, 32, shard))
+        assert [count for *_, count in ours] == [count for *_, count in theirs] == [32, 32, 6]
+        for (images, labels, _), (expected, expected_labels, _) in zip(ours, theirs):
+            np.testing.assert_array_equal(images, expected)
+            np.testing.assert_array_equal(labels, expected_labels)
 
 
 def test_shift_moves_each_image_by_at_most_the_shift_with_zero_fill():

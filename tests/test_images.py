@@ -288,3 +288,12 @@ def test_a_set_above_the_memory_limit_streams_the_same_batches(colour_folder):
     expected = next(in_memory.train_batches(2, 1, len(order)))[0]
     kept = [row for row, index in enumerate(order) if index in same_size]
     np.testing.assert_array_equal(first[kept], expected[kept])
+    # A worker's shard (multiworker): the two workers' rows side by side are each batch, down to
+    # a last batch of one row, of which worker 0 gets none.
+    whole = list(streamed.train_batches(2, 1, streamed.num_train - 1))
+    shards = [list(streamed.train_batches(2, 1, streamed.num_train - 1, shard=(index, 2)))
+              for index in (0, 1)]
+    assert [len(labels) for _, labels in shards[0]] == [(streamed.num_train - 1) // 2, 0]
+    for number, (batch, labels) in enumerate(whole):
+        np.testing.assert_array_equal(np.concatenate([s[number][0] for s in shards]), batch)
+        np.testing.assert_array_equal(np.concatenate([s[number][1] for s in shards]), labels)
