@@ -44,6 +44,9 @@ RESIZES = ("pad", "stretch")
 GLIMPSE_NORMALIZATIONS = ("none", "patch_mean", "block_sum")
 TASKS = ("classify", "play")
 DISTRIBUTE = ("none", "mirrored", "multiworker")
+# Keras dtype policies: "mixed_bfloat16" computes the layers in bfloat16 (weights, the location
+# policy, logits, baseline and losses stay float32). float16 is not offered: it needs loss scaling.
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 class ConfigError(ValueError):
@@ -255,10 +258,12 @@ class RuntimeConfig(_Section):
     distribute: str = "none"  # "none" (one device), "mirrored" (the local GPUs or CPUs), "multiworker" (TF_CONFIG's cluster).
     worker_timeout: int = 120  # multiworker: seconds a worker waits for the others before it gives up.
     cpu_replicas: int = 0  # mirrored on a machine without GPUs: split the CPU into this many devices (0: one).
+    precision: str = "float32"  # Or "mixed_bfloat16": layers compute in bfloat16 (GPUs, TPUs; slower on most CPUs).
 
     def check(self):
         _at_least(self, 1, "runs", "steps_per_execution", "worker_timeout")
         _choice("distribute", self.distribute, DISTRIBUTE)
+        _choice("precision", self.precision, PRECISIONS)
         _at_least(self, 0, "seed", "test_samples", "cpu_replicas")
 
 

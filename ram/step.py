@@ -94,7 +94,14 @@ class Trainer:
         self.environment = (catch.Catch(config.image_size, config.paddle_width)
                             if config.task == "play" else None)
         with strategy.scope() if strategy else contextlib.nullcontext():
-            self.model = model_module.RecurrentAttentionModel(config.model_config, seed=seed)
+            # The layers' compute dtype: Keras's global policy, which each layer reads as it is
+            # made; set for this model alone, so a model made later in the process is float32.
+            previous = keras.config.dtype_policy()
+            keras.config.set_dtype_policy(config.precision)
+            try:
+                self.model = model_module.RecurrentAttentionModel(config.model_config, seed=seed)
+            finally:
+                keras.config.set_dtype_policy(previous)
             self.optimizer = make_optimizer(config, steps_per_epoch, clip=strategy is None)
             self.optimizer.build(self.model.trainable_variables)
             # One tracker per loss term (named as `losses.TERMS`) and for the gradient's global

@@ -59,11 +59,15 @@ def compare(strategy, overrides):
         np.array_equal(a, b) for a, b in zip(after, mirrored.model.get_weights()))
     difference = max(float(np.max(np.abs(a - b))) for a, b in
                      zip(mirrored.model.get_weights(), single.model.get_weights()))
+    mean_difference = float(np.mean(np.concatenate([
+        np.abs(a - b).ravel() for a, b in zip(mirrored.model.get_weights(),
+                                              single.model.get_weights())])))
     change = max(float(np.max(np.abs(a - b))) for a, b in zip(mirrored.model.get_weights(), start))
     return {
         "replicas": strategy.num_replicas_in_sync, "finite": steps == [1],
         "skipped_small_batch": skipped,
-        "max_weight_difference": difference, "max_weight_change": change,
+        "max_weight_difference": difference,
+        "mean_weight_difference": mean_difference, "precision": config.precision, "max_weight_change": change,
         "loss": terms["loss"], "reference_loss": float(reference["loss"]),
         "gradient_norm": terms["gradient_norm"],
         "reference_gradient_norm": float(tf.linalg.global_norm(gradients)),

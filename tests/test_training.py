@@ -135,6 +135,21 @@ def test_the_model_learns_on_a_small_subset():
     assert after > 0.6, f"validation accuracy {after:.3f} after training on 3,000 images"
 
 
+def test_mixed_bfloat16_computes_the_layers_in_bfloat16_for_that_model_alone():
+    from ram.backend import keras
+    trainer = step.Trainer(tiny_config(precision="mixed_bfloat16"), seed=0, steps_per_epoch=1)
+    assert trainer.model.compute_dtype == "bfloat16"
+    assert {variable.dtype for variable in trainer.model.weights} == {"float32"}
+    # The location policy, logits and baseline stay float32 (REINFORCE's log-probabilities).
+    images = np.zeros((4, 28, 28, 1), np.uint8)
+    outputs = trainer.model.rollout(images, training=True)
+    assert {str(outputs[key].dtype) for key in ("logits", "baselines", "log_probs")} == {
+        "<dtype: 'float32'>"}
+    # A model made afterwards in the same process (predict, evaluate) is float32 again.
+    assert keras.config.dtype_policy().name == "float32"
+    assert step.Trainer(tiny_config(), seed=0, steps_per_epoch=1).model.compute_dtype == "float32"
+
+
 def test_hybrid_loss_against_hand_computed_values():
     import tensorflow as tf
     config = tiny_config(reinforce_weight=0.5, baseline_weight=2.0)
