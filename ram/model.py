@@ -177,7 +177,8 @@ class BaselineNetwork(keras.layers.Layer):
 def gaussian_log_prob(sample, mean, std):
     """log N(sample; mean, std^2 I), summed over the last axis (x and y)."""
     z = (sample - mean) / std
-    return keras.ops.sum(-0.5 * z * z - math.log(std) - 0.5 * math.log(2.0 * math.pi), axis=-1)
+    log_std = math.log(std) if isinstance(std, (int, float)) else keras.ops.log(std)
+    return keras.ops.sum(-0.5 * z * z - log_std - 0.5 * math.log(2.0 * math.pi), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="ram")
@@ -265,16 +266,18 @@ class RecurrentAttentionModel(keras.Model):
         policy's means), or with sampled locations when `training`."""
         return keras.ops.softmax(self.rollout(images, training=training)["logits"], axis=-1)
 
-    def rollout(self, images, training=False, sample=None, episodes=1, noise=None):
+    def rollout(self, images, training=False, sample=None, episodes=1, noise=None, std=None):
         """One episode per image (`episodes` per image); see the class docstring for the outputs.
 
         `noise` `[B * episodes, T, 2]`, standard normal, replaces the draws from the model's seed
-        generator (the distributed step draws it per example, so no replica changes it)."""
+        generator (the distributed step draws it per example, so no replica changes it). `std`
+        (a float or a scalar tensor) replaces the config's `location_std` (the trainer anneals it
+        with `final_location_std`)."""
         sample = training if sample is None else sample
         images = keras.ops.convert_to_tensor(images)
         if len(images.shape) == 3:  # Grey images without a channel axis.
             images = keras.ops.expand_dims(images, -1)
-        std = self.config.location_std
+        std = self.config.location_std if std is None else std
         # One summed-area table per batch serves every glimpse's coarse scales; with several
         # episodes per image it is made once per image, before the images are repeated.
         table = glimpse.summed_area_table(images) if self.config.num_scales > 1 else None
@@ -292,7 +295,7 @@ class RecurrentAttentionModel(keras.Model):
         locations, means, log_probs, baselines = [], [], [], []
         for step in range(self.config.num_glimpses):
             location, mean, log_prob, baseline = self._next_location(
-                hidden, batch, sample, noise_scale, None if noise is None else noise[:, step])
+                hidden, batch, sample, noise_scale, None if noise is None else noise[:, step], std)
             hidden, state = self._look(images, table, location, state)
             locations.append(location)
             means.append(mean)
@@ -306,11 +309,12 @@ class RecurrentAttentionModel(keras.Model):
             "baselines": keras.ops.stack(baselines, axis=1),
         }
 
-    def _next_location(self, hidden, batch, sample, noise_scale, noise=None):
+    def _next_location(self, hidden, batch, sample, noise_scale, noise=None, std=None):
         """Where to look next from the core state `hidden` (None: h_0 = 0) and what the episode is
         expected to earn: `(location (clipped), mean, log-probability, baseline)`; `noise` `[B, 2]`
-        is the standard normal draw to use (default: from the seed generator)."""
-        std = self.config.location_std
+        is the standard normal draw to use (default: from the seed generator); `std` the policy's
+        (default: the config's `location_std`)."""
+        std = self.config.location_std if std is None else std
         if hidden is None:
             # h_0 is the same zero vector for every episode, so the first location mean and
             # baseline are too: computed once, on one row, and broadcast to the batch.
@@ -339,7 +343,8 @@ class RecurrentAttentionModel(keras.Model):
                                         keras.ops.cast(location, self.compute_dtype))
         return self.core_network(features, state)
 
-    def play(self, games, environment, training=False, sample=None, sample_actions=None):
+    def play(self, games, environment, training=False, sample=None, sample_actions=None,
+             std=None):
         """Plays one game per row of `games` (starting states, see ram/catch.py) in
         `environment`: each frame a glimpse of the current screen, then a game action from the
         action network on the new core state, `a_t ~ softmax(ActionNetwork(h_t))` (sampled in
@@ -348,9 +353,10 @@ class RecurrentAttentionModel(keras.Model):
 
         Returns a dict: `rewards` `[B]` (1 for a catch), `actions` `[B, T]`, `action_log_probs`
         `[B, T]`, `action_entropies` `[B, T]` (of the action policy), `balls` `[B, T]` (the ball's column in each frame), and `locations`, `means`,
-        `log_probs`, `baselines` `[B, T, ...]` as `rollout` returns them.
+        `log_probs`, `baselines` `[B, T, ...]` as `rollout` returns them. `std` as in `rollout`.
         """
         sample = training if sample is None else sample
+        std = self.config.location_std if std is None else std
         sample_actions = sample if sample_actions is None else sample_actions
         games = keras.ops.convert_to_tensor(games, "float32")
         batch = keras.ops.shape(games)[0]
@@ -362,7 +368,7 @@ class RecurrentAttentionModel(keras.Model):
             screens = environment.render(games, frame)
             table = glimpse.summed_area_table(screens) if self.config.num_scales > 1 else None
             location, mean, log_prob, baseline = self._next_location(
-                hidden, batch, sample, self.config.location_std)
+                hidden, batch, sample, std, std=std)
             hidden, state = self._look(screens, table, location, state)
             logits = self.action_network(hidden)
             if sample_actions:

@@ -109,6 +109,11 @@ class Trainer:
             self.metrics = {name: keras.metrics.Mean(name=name)
                             for name in losses.TERMS + ("gradient_norm",)}
             self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done")
+            # The location policy's std of this epoch when it anneals (`final_location_std`,
+            # set by `start_epoch`); None: the config's `location_std`, a constant in the step.
+            self.location_std = (tf.Variable(config.location_std, dtype=tf.float32,
+                                             trainable=False, name="location_std")
+                                 if config.final_location_std > 0 else None)
         self.eval_step = tf.function(self._eval_step, jit_compile=config.jit_compile)
         if strategy is None:
             self._one_step = self._train_step
@@ -127,7 +132,8 @@ class Trainer:
         """The loss terms of one batch: images to classify, or games (their starts) to play;
         `noise` as `RecurrentAttentionModel.rollout` takes it (default: its seed generator's)."""
         if self.environment is not None:
-            outputs = self.model.play(images, self.environment, training=True)
+            outputs = self.model.play(images, self.environment, training=True,
+                                      std=self.location_std)
             return losses.game_loss(outputs, self.config)
         images = rollout.as_model_input(images)
         # M episodes of each image, each with its own location noise (tfRAM's Monte Carlo M):
@@ -135,7 +141,8 @@ class Trainer:
         episodes = self.config.episodes_per_image
         if episodes > 1:
             labels = tf.repeat(labels, episodes, axis=0)
-        outputs = self.model.rollout(images, training=True, episodes=episodes, noise=noise)
+        outputs = self.model.rollout(images, training=True, episodes=episodes, noise=noise,
+                                     std=self.location_std)
         return losses.hybrid_loss(outputs, labels, self.config)
 
     def _train_step(self, images, labels):
@@ -236,6 +243,15 @@ class Trainer:
             return step + 1, self._one_step(images[step], labels[step], *sizes)
 
         return tf.while_loop(go_on, one_step, (tf.constant(0), tf.constant(True)))
+
+    def start_epoch(self, epoch):
+        """Sets what the step changes epoch by epoch: the location policy's std, linear from
+        `location_std` at the first epoch to `final_location_std` at the last."""
+        if self.location_std is not None:
+            config = self.config
+            progress = (epoch - 1) / max(1, config.epochs - 1)
+            self.location_std.assign(config.location_std + progress * (
+                config.final_location_std - config.location_std))
 
     def reset_metrics(self):
         for tracker in self.metrics.values():

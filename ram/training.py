@@ -172,6 +172,7 @@ def _train_epoch(run, epoch, observers):
     start = time.perf_counter()
     trainer = run.trainer
     trainer.reset_metrics()
+    trainer.start_epoch(epoch)
     for observer in observers:
         observer.on_epoch_begin(run, epoch)
     # Under multiworker, this worker's shard of every global batch (all of it otherwise).
