@@ -227,7 +227,7 @@ class OptimizationConfig(_Section):
     optimizer: str = "adam"  # "adam" or "sgd" (with momentum).
     learning_rate: float = 1e-3  # Initial learning rate.
     final_learning_rate: float = 1e-5  # Learning rate reached at the last epoch by the schedule.
-    final_location_std: float = 0.0  # Anneal location_std linearly, epoch by epoch, to this at the last epoch; 0 = constant.
+    initial_location_std: float = 0.0  # Start training with this location std, linearly to location_std at the last epoch; 0 = constant.
     schedule: str = "cosine"  # "constant", "linear" or "cosine" decay over all epochs.
     momentum: float = 0.9  # Momentum for SGD (ignored by Adam).
     clip_norm: float = 5.0  # Global gradient-norm clip; 0 turns it off.
@@ -242,7 +242,7 @@ class OptimizationConfig(_Section):
         _at_least(self, 1, "batch_size", "eval_batch_size", "epochs")
         _at_least(self, 0, "patience")
         _positive(self, "learning_rate")
-        _not_negative(self, "final_learning_rate", "final_location_std", "clip_norm", "momentum")
+        _not_negative(self, "final_learning_rate", "initial_location_std", "clip_norm", "momentum")
         if self.momentum >= 1:
             raise ConfigError(f"momentum must be below 1, got {self.momentum}")
 

@@ -272,7 +272,7 @@ class RecurrentAttentionModel(keras.Model):
         `noise` `[B * episodes, T, 2]`, standard normal, replaces the draws from the model's seed
         generator (the distributed step draws it per example, so no replica changes it). `std`
         (a float or a scalar tensor) replaces the config's `location_std` (the trainer anneals it
-        with `final_location_std`)."""
+        from `initial_location_std`)."""
         sample = training if sample is None else sample
         images = keras.ops.convert_to_tensor(images)
         if len(images.shape) == 3:  # Grey images without a channel axis.

@@ -109,11 +109,13 @@ class Trainer:
             self.metrics = {name: keras.metrics.Mean(name=name)
                             for name in losses.TERMS + ("gradient_norm",)}
             self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done")
-            # The location policy's std of this epoch when it anneals (`final_location_std`,
-            # set by `start_epoch`); None: the config's `location_std`, a constant in the step.
-            self.location_std = (tf.Variable(config.location_std, dtype=tf.float32,
+            # The location policy's std of this epoch when it anneals (from
+            # `initial_location_std`, set by `start_epoch`); None: the config's `location_std`,
+            # a constant in the step. The model's own is `location_std`, the last epoch's: what
+            # sampled evaluation and predict use.
+            self.location_std = (tf.Variable(config.initial_location_std, dtype=tf.float32,
                                              trainable=False, name="location_std")
-                                 if config.final_location_std > 0 else None)
+                                 if config.initial_location_std > 0 else None)
         self.eval_step = tf.function(self._eval_step, jit_compile=config.jit_compile)
         if strategy is None:
             self._one_step = self._train_step
@@ -246,12 +248,12 @@ class Trainer:
 
     def start_epoch(self, epoch):
         """Sets what the step changes epoch by epoch: the location policy's std, linear from
-        `location_std` at the first epoch to `final_location_std` at the last."""
+        `initial_location_std` at the first epoch to `location_std` at the last."""
         if self.location_std is not None:
             config = self.config
             progress = (epoch - 1) / max(1, config.epochs - 1)
-            self.location_std.assign(config.location_std + progress * (
-                config.final_location_std - config.location_std))
+            self.location_std.assign(config.initial_location_std + progress * (
+                config.location_std - config.initial_location_std))
 
     def reset_metrics(self):
         for tracker in self.metrics.values():

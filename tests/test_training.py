@@ -151,7 +151,7 @@ def test_mixed_bfloat16_computes_the_layers_in_bfloat16_for_that_model_alone():
 
 
 def test_the_location_std_anneals_epoch_by_epoch_into_the_samples_and_their_log_probs():
-    trainer = step.Trainer(tiny_config(location_std=0.2, final_location_std=0.05, epochs=3),
+    trainer = step.Trainer(tiny_config(initial_location_std=0.2, location_std=0.05, epochs=3),
                            seed=0, steps_per_epoch=1)
     images = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype(np.uint8)
     noise = np.full((4, trainer.config.num_glimpses, 2), 0.5, np.float32)
@@ -165,7 +165,7 @@ def test_the_location_std_anneals_epoch_by_epoch_into_the_samples_and_their_log_
         expected = 2 * (-0.125 - np.log(std) - 0.5 * np.log(2 * np.pi))
         unclipped = np.all(np.abs(out["means"] + std * 0.5) < 1, axis=-1)
         np.testing.assert_allclose(np.asarray(out["log_probs"])[unclipped], expected, rtol=1e-5)
-    # Without final_location_std the step keeps the config's constant.
+    # Without initial_location_std the step keeps the config's constant.
     assert step.Trainer(tiny_config(), seed=0, steps_per_epoch=1).location_std is None
 
 
