@@ -114,6 +114,7 @@ class DataConfig(_Section):
     games_per_epoch: int = 16384  # Catch: fresh training games per epoch (validation_size games validate).
     paddle_width: int = 2  # Catch: the paddle's width in pixels.
     ball_speed: float = 1.0  # Catch: the ball's sideways speed is uniform in [-ball_speed, ball_speed] columns a frame.
+    ball_speed_curriculum: int = 0  # Catch: over this many first epochs the training ball's top speed rises from half of ball_speed; 0 = off.
 
     def check(self):
         _choice("dataset", self.dataset, DATASETS)
@@ -123,6 +124,7 @@ class DataConfig(_Section):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 0 and below 1, got {getattr(self, name)}")
         _at_least(self, 1, "clutter_size", "validation_size", "games_per_epoch", "paddle_width")
+        _at_least(self, 0, "ball_speed_curriculum")
         _not_negative(self, "ball_speed")
         _at_least(self, 0, "num_clutter", "train_shift")
         if self.dataset == "cluttered" and self.clutter_size > 28:

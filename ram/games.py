@@ -70,9 +70,20 @@ class CatchGames(DataSource):
         if config.dataset != "catch":
             raise DataError(f"Catch games need dataset='catch', got {config.dataset!r}")
 
+    def ball_speed(self, epoch):
+        """The training ball's top sideways speed in `epoch` (1, 2, ...): with
+        `ball_speed_curriculum` C, half of `ball_speed` in the first epoch, rising linearly to all
+        of it from epoch C + 1 on; validation and test games always use all of it."""
+        c = self.config
+        if epoch > c.ball_speed_curriculum:
+            return c.ball_speed
+        return c.ball_speed * (0.5 + 0.5 * (epoch - 1) / c.ball_speed_curriculum)
+
     def train_batches(self, epoch, seed, batch_size):
         """Yields `(starts, zeros)` batches of fresh games; they depend only on `(seed, epoch)`."""
         rng = np.random.default_rng([seed, epoch])
+        c = self.config
         for start in range(0, self.num_train, batch_size):
             count = min(batch_size, self.num_train - start)
-            yield self._starts(rng, count), np.zeros(count, np.int32)
+            starts = start_states(rng, count, c.image_size, c.paddle_width, self.ball_speed(epoch))
+            yield starts, np.zeros(count, np.int32)

@@ -67,6 +67,17 @@ def test_the_reference_agents_on_the_test_games():
     assert rates["random_policy"] < rates["follow_ball"] < 1.0
 
 
+def test_the_ball_speed_curriculum_rises_from_half_to_the_full_speed():
+    config = config_module.config_from_module_name("run_catch").with_overrides(
+        ["games_per_epoch=2000", "validation_size=1000", "ball_speed_curriculum=4"])
+    source = games.CatchGames(config)
+    assert [source.ball_speed(epoch) for epoch in range(1, 7)] == [0.5, 0.625, 0.75, 0.875, 1, 1]
+    for epoch, top in ((1, 0.5), (3, 0.75), (5, 1.0)):
+        speeds = np.abs(next(source.train_batches(epoch, 0, 2000))[0][:, 1])
+        assert top * 0.99 < speeds.max() <= top
+    assert np.abs(source.validation_images[:, 1]).max() > 0.99  # Validation: the full speed.
+
+
 def test_games_come_from_their_seed_and_are_fresh_each_epoch():
     config = config_module.config_from_module_name("run_catch").with_overrides(
         ["games_per_epoch=100", "validation_size=10"])
