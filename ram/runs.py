@@ -107,10 +107,12 @@ def check_same_training(source, saved_config, saved_seed, config, seed):
         saved = config_module.Config.from_dict(saved_config)
     except (config_module.ConfigError, TypeError) as error:
         raise storage.StorageError(f"{source} holds a config this version cannot read: {error}") from None
+    # The config's seed is the experiment's first; what a run learns depends on its own seed
+    # (run i: seed + i), so run 2 of `--seed 0` may be a run made alone with `--seed 2`.
     differing = [(name, old, new) for name, old, new in saved.differences(config)
-                 if name not in config_module.NON_TRAINING_FIELDS]
-    if saved_seed != seed and "seed" not in (name for name, _, _ in differing):
-        differing.append(("seed", saved_seed, seed))  # The run's own seed (run i: seed + i).
+                 if name not in config_module.NON_TRAINING_FIELDS + ("seed",)]
+    if saved_seed != seed:
+        differing.append(("seed", saved_seed, seed))
     if differing:
         raise storage.StorageError(
             f"{source} was written with " + ", ".join(f"{name}={old!r}" for name, old, _ in differing)

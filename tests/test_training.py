@@ -338,10 +338,13 @@ def test_a_finished_run_without_its_checkpoint_is_not_trained_again(tmp_path):
     (tmp_path / "checkpoint.h5").unlink()  # Deleted to save space, or copied without it.
     before = {name: (tmp_path / name).read_bytes() for name in ("network.h5", "results.json")}
     # `runs` is the experiment's size, not a training value: a one-run experiment may grow.
-    again = training.train(tiny_config(epochs=1, runs=3), tmp_path, seed=4, limit=64, verbose=0,
-                           resume=True)
+    # Nor is the experiment's first seed: run 2 of `--seed 2` is the run made alone with `--seed 4`.
+    again = training.train(tiny_config(epochs=1, runs=3, seed=2), tmp_path, seed=4, limit=64,
+                           verbose=0, resume=True)
     assert again["complete"] and again["test_accuracy"] == first["test_accuracy"]
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
     with pytest.raises(storage.StorageError, match=r"results.json was written with epochs=1, not"):
         training.train(tiny_config(epochs=2), tmp_path, seed=4, limit=64, verbose=0, resume=True)
+    with pytest.raises(storage.StorageError, match=r"results.json was written with seed=4, not seed=5"):
+        training.train(tiny_config(epochs=1), tmp_path, seed=5, limit=64, verbose=0, resume=True)
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
