@@ -134,6 +134,8 @@ def _resume(run):
         run.results = runs.finished_results(run.output_dir, run.config, run.seed) or run.results
     # The same training fields; a report-only field (or one added since) may be new.
     run.results["config"] = run.config.to_dict()
+    # The run is named by the folder it is in now: one made alone may join an experiment.
+    run.results["run"] = run.output_dir.name
 
 
 def _loop(run, observers, stop_after):

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import time
 
 import numpy as np
@@ -342,6 +343,11 @@ def test_a_finished_run_without_its_checkpoint_is_not_trained_again(tmp_path):
     again = training.train(tiny_config(epochs=1, runs=3, seed=2), tmp_path, seed=4, limit=64,
                            verbose=0, resume=True)
     assert again["complete"] and again["test_accuracy"] == first["test_accuracy"]
+    # Copied into another experiment's folder, it is named by that folder.
+    moved = tmp_path.parent / f"{tmp_path.name}_moved" / "run_2"
+    shutil.copytree(tmp_path, moved)
+    assert training.train(tiny_config(epochs=1, runs=3), moved, seed=4, limit=64, verbose=0,
+                          resume=True)["run"] == "run_2"
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
     with pytest.raises(storage.StorageError, match=r"results.json was written with epochs=1, not"):
         training.train(tiny_config(epochs=2), tmp_path, seed=4, limit=64, verbose=0, resume=True)
