@@ -190,10 +190,12 @@ def worker_batches(source, epoch, seed, batch_size, shard=None):
     """Yields `(images, labels, count)` for one epoch: this worker's rows (`shard`, or all) of each
     global batch of `count` rows. A source whose `train_batches` takes no `shard` makes whole
     batches and the worker keeps its rows."""
+    if shard is None:  # One process: every batch whole, as the source makes it.
+        for images, labels in source.train_batches(epoch, seed, batch_size):
+            yield images, labels, len(labels)
+        return
     sizes = batch_sizes(source.num_train, batch_size)
-    if shard is None:
-        batches = source.train_batches(epoch, seed, batch_size)
-    elif "shard" in inspect.signature(source.train_batches).parameters:
+    if "shard" in inspect.signature(source.train_batches).parameters:
         batches = source.train_batches(epoch, seed, batch_size, shard=shard)
     else:
         batches = ((images[shard_rows(len(labels), shard)], labels[shard_rows(len(labels), shard)])
