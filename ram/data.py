@@ -198,10 +198,16 @@ def worker_batches(source, epoch, seed, batch_size, shard=None):
     if "shard" in inspect.signature(source.train_batches).parameters:
         batches = source.train_batches(epoch, seed, batch_size, shard=shard)
     else:
-        batches = ((images[shard_rows(len(labels), shard)], labels[shard_rows(len(labels), shard)])
-                   for images, labels in source.train_batches(epoch, seed, batch_size))
+        batches = _kept_rows(source.train_batches(epoch, seed, batch_size), shard)
     for (images, labels), count in zip(batches, sizes):
         yield images, labels, count
+
+
+def _kept_rows(batches, shard):
+    """This worker's rows of each whole batch."""
+    for images, labels in batches:
+        rows = shard_rows(len(labels), shard)
+        yield images[rows], labels[rows]
 
 
 class DataSource:

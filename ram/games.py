@@ -58,9 +58,10 @@ class CatchGames(DataSource):
         digest.update(self.test_images.tobytes())
         self.checksum = digest.hexdigest()
 
-    def _starts(self, rng, count):
+    def _starts(self, rng, count, ball_speed=None):
         c = self.config
-        return start_states(rng, count, c.image_size, c.paddle_width, c.ball_speed)
+        return start_states(rng, count, c.image_size, c.paddle_width,
+                            c.ball_speed if ball_speed is None else ball_speed)
 
     @property
     def num_train(self):
@@ -82,8 +83,7 @@ class CatchGames(DataSource):
     def train_batches(self, epoch, seed, batch_size):
         """Yields `(starts, zeros)` batches of fresh games; they depend only on `(seed, epoch)`."""
         rng = np.random.default_rng([seed, epoch])
-        c = self.config
+        speed = self.ball_speed(epoch)
         for start in range(0, self.num_train, batch_size):
             count = min(batch_size, self.num_train - start)
-            starts = start_states(rng, count, c.image_size, c.paddle_width, self.ball_speed(epoch))
-            yield starts, np.zeros(count, np.int32)
+            yield self._starts(rng, count, speed), np.zeros(count, np.int32)

@@ -217,10 +217,10 @@ class StreamedImages(data_module.ArrayData):
         order = np.random.default_rng([seed, epoch]).permutation(self.num_train)
         # Each batch's rows for this worker: the full batches' shards are all of one size, so they
         # batch as one stream; the last batch (smaller, or empty for this worker) comes apart.
-        rows = [order[start:start + batch_size][data_module.shard_rows(
-            min(batch_size, self.num_train - start), shard)]
-            for start in range(0, self.num_train, batch_size)]
-        full = rows if len(order) % batch_size == 0 else rows[:-1]
+        sizes = data_module.batch_sizes(self.num_train, batch_size)
+        rows = [order[start:start + size][data_module.shard_rows(size, shard)]
+                for start, size in zip(range(0, self.num_train, batch_size), sizes)]
+        full = [chosen for chosen, size in zip(rows, sizes) if size == batch_size]
         parts = [self._batches(np.concatenate(full), len(full[0]))] if full else []
         if len(full) < len(rows):
             parts.append(self._batches(rows[-1], len(rows[-1])))

@@ -295,7 +295,7 @@ class RecurrentAttentionModel(keras.Model):
         locations, means, log_probs, baselines = [], [], [], []
         for step in range(self.config.num_glimpses):
             location, mean, log_prob, baseline = self._next_location(
-                hidden, batch, sample, noise_scale, None if noise is None else noise[:, step], std)
+                hidden, batch, sample, noise_scale, std, None if noise is None else noise[:, step])
             hidden, state = self._look(images, table, location, state)
             locations.append(location)
             means.append(mean)
@@ -309,12 +309,11 @@ class RecurrentAttentionModel(keras.Model):
             "baselines": keras.ops.stack(baselines, axis=1),
         }
 
-    def _next_location(self, hidden, batch, sample, noise_scale, noise=None, std=None):
+    def _next_location(self, hidden, batch, sample, noise_scale, std, noise=None):
         """Where to look next from the core state `hidden` (None: h_0 = 0) and what the episode is
-        expected to earn: `(location (clipped), mean, log-probability, baseline)`; `noise` `[B, 2]`
-        is the standard normal draw to use (default: from the seed generator); `std` the policy's
-        (default: the config's `location_std`)."""
-        std = self.config.location_std if std is None else std
+        expected to earn: `(location (clipped), mean, log-probability, baseline)`; `std` is the
+        policy's (its log-probability's), `noise_scale` what scales the sample's `noise` `[B, 2]`,
+        the standard normal draw to use (default: from the seed generator)."""
         if hidden is None:
             # h_0 is the same zero vector for every episode, so the first location mean and
             # baseline are too: computed once, on one row, and broadcast to the batch.
@@ -368,7 +367,7 @@ class RecurrentAttentionModel(keras.Model):
             screens = environment.render(games, frame)
             table = glimpse.summed_area_table(screens) if self.config.num_scales > 1 else None
             location, mean, log_prob, baseline = self._next_location(
-                hidden, batch, sample, std, std=std)
+                hidden, batch, sample, std, std)
             hidden, state = self._look(screens, table, location, state)
             logits = self.action_network(hidden)
             if sample_actions:

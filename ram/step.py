@@ -281,7 +281,7 @@ class Trainer:
             if self.strategy is not None:
                 if count < self.strategy.num_replicas_in_sync:
                     continue
-                offset = data_module.shard_rows(count, self.shard).start or 0
+                offset = data_module.share(*self.shard, count)[0] if self.shard else 0
                 sizes = (tf.constant(count, tf.int32), tf.constant(offset, tf.int32))
             if stacked:
                 steps, finite = self.train_steps(images, labels, *sizes)

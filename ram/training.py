@@ -9,7 +9,8 @@ When the run ends, the best weights are scored on the test set.
 
 The data source is anything with `train_batches(epoch, seed, batch_size)` (yields
 `(images, labels)` batches, pixel values 0-255; with a `shard=(index, workers)` argument, only that
-worker's rows of each, else a multiworker run makes whole batches and keeps its rows), `steps_per_epoch(batch_size)`, `num_train`,
+worker's rows of each, else a multiworker run makes whole batches and keeps its rows),
+`steps_per_epoch(batch_size)`, `num_train`,
 fixed `validation_images`/`validation_labels` and `test_images`/`test_labels`, and `checksum`:
 ram/data.py's `Dataset` for MNIST and the canvases made from it.
 """
