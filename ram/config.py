@@ -103,6 +103,7 @@ class DataConfig(_Section):
 
     dataset: str = "mnist"  # "mnist" (28x28 digits), "translated", "cluttered" (on a canvas); "images": your own; "catch": the game.
     num_clutter: int = 0  # Pieces of clutter pasted on each cluttered image.
+    clutter_curriculum: int = 0  # Cluttered: over this many first epochs training canvases carry fewer pieces, from none up to num_clutter; 0 = off.
     clutter_size: int = 8  # Side of each square piece of clutter, in pixels.
     validation_size: int = 6000  # Training images held out (seeded) for validation and model selection.
     train_shift: int = 0  # Shift each training image by up to this many pixels (zero fill); 0 = off.
@@ -126,7 +127,7 @@ class DataConfig(_Section):
         _at_least(self, 1, "clutter_size", "validation_size", "games_per_epoch", "paddle_width")
         _at_least(self, 0, "ball_speed_curriculum")
         _not_negative(self, "ball_speed")
-        _at_least(self, 0, "num_clutter", "train_shift")
+        _at_least(self, 0, "num_clutter", "train_shift", "clutter_curriculum")
         if self.dataset == "cluttered" and self.clutter_size > 28:
             raise ConfigError(f"clutter_size must be at most 28, got {self.clutter_size}")
         if self.validation_size >= 60000:

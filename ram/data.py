@@ -259,16 +259,15 @@ class Dataset(DataSource):
     def generated(self):
         return self.config.dataset != "mnist"
 
-    def _make(self, digits, rng, rows=ALL_ROWS):
-        """The training images of a batch of `digits` (only `rows` of them; `rng` moves on as for
-        all)."""
+    def _make(self, digits, rng, rows=ALL_ROWS, clutter=0):
+        """The training images of a batch of `digits` with `clutter` pieces each (only `rows` of
+        them; `rng` moves on as for all)."""
         if not self.generated:
             if self.config.train_shift:
                 return shift_images(digits, self.config.train_shift, rng, rows)[..., None]
             return digits[rows][..., None]
         if self.config.train_shift:
             digits = shift_images(digits, self.config.train_shift, rng)
-        clutter = self.config.num_clutter if self.config.dataset == "cluttered" else 0
         canvases, _ = place_digits(digits, self.config.image_size, rng, clutter,
                                    self.config.clutter_size, clutter_sources=self.train_digits,
                                    rows=rows)
@@ -290,10 +289,23 @@ class Dataset(DataSource):
         With `shard = (index, workers)`, only that worker's rows of each batch (`shard_rows`)."""
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(self.num_train)
+        clutter = self.num_clutter(epoch)
         for start in range(0, self.num_train, batch_size):
             index = order[start:start + batch_size]
             rows = shard_rows(len(index), shard)
-            yield self._make(self.train_digits[index], rng, rows), self.train_labels[index][rows]
+            yield (self._make(self.train_digits[index], rng, rows, clutter),
+                   self.train_labels[index][rows])
+
+    def num_clutter(self, epoch):
+        """Pieces of clutter on each training canvas of `epoch` (1, 2, ...): with
+        `clutter_curriculum` C, `num_clutter * (epoch - 1) / C` rounded down, from none in the first
+        epoch up to all from epoch C + 1 on; validation and test canvases always carry all."""
+        c = self.config
+        if c.dataset != "cluttered":
+            return 0
+        if epoch > c.clutter_curriculum:
+            return c.num_clutter
+        return c.num_clutter * (epoch - 1) // c.clutter_curriculum
 
 
 def group_batches(batches, size):

@@ -112,3 +112,21 @@ def test_generated_data_is_byte_identical_to_the_recorded_fingerprints():
             batches.update(images.tobytes())
             batches.update(labels.tobytes())
         assert (fixed[:16], batches.hexdigest()[:16]) == (fixed_hash, batches_hash), name
+
+
+def test_the_clutter_curriculum_adds_pieces_up_to_the_full_count():
+    config = config_module.config_from_module_name("run_cluttered_mnist")
+    curriculum = data_module.Dataset(config.with_overrides(["clutter_curriculum=4"]), limit=64)
+    assert [curriculum.num_clutter(epoch) for epoch in range(1, 7)] == [0, 1, 2, 3, 4, 4]
+    # Epoch 1 has no clutter: the same canvases as translated MNIST from the same seed...
+    plain = data_module.Dataset(config.with_overrides(["dataset=translated", "num_clutter=0"]),
+                                limit=64)
+    np.testing.assert_array_equal(next(curriculum.train_batches(1, 0, 64))[0],
+                                  next(plain.train_batches(1, 0, 64))[0])
+    # ...and from epoch 5 on the same as without the curriculum; the fixed sets always have all.
+    full = data_module.Dataset(config, limit=64)
+    np.testing.assert_array_equal(next(curriculum.train_batches(5, 0, 64))[0],
+                                  next(full.train_batches(5, 0, 64))[0])
+    assert not np.array_equal(next(curriculum.train_batches(3, 0, 64))[0],
+                              next(full.train_batches(3, 0, 64))[0])
+    np.testing.assert_array_equal(curriculum.validation_images[:100], full.validation_images[:100])
