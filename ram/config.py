@@ -41,7 +41,7 @@ REWARDS = ("correct", "probability")
 ADVANTAGE_BASELINES = ("learned", "episodes")
 CHANNELS = (1, 3)
 RESIZES = ("pad", "stretch")
-GLIMPSE_NORMALIZATIONS = ("none", "patch_mean", "block_sum")
+GLIMPSE_NORMALIZATIONS = ("none", "patch_mean", "patch_contrast", "block_sum")
 TASKS = ("classify", "play")
 DISTRIBUTE = ("none", "mirrored", "multiworker")
 # Keras dtype policies: "mixed_bfloat16" computes the layers in bfloat16 (weights, the location
@@ -145,7 +145,7 @@ class ModelConfig(_Section):
     num_scales: int = 1  # Number of patches k per glimpse; own images: 0 = by the rule in ram/images.py.
     scale_factor: int = 2  # Each scale covers scale_factor times the side of the one before.
     unit_pixels: float = 13.0  # Pixels from the image centre to a location coordinate of +/-1; own images: 0 = by rule.
-    glimpse_normalization: str = "none"  # "none" (the paper); "patch_mean": each patch less its mean per channel; "block_sum": coarse scales sum their blocks.
+    glimpse_normalization: str = "none"  # "none" (the paper); "patch_mean": each patch less its mean per channel; "patch_contrast": the absolute value of that; "block_sum": coarse scales sum their blocks.
     glimpse_hidden: int = 128  # Units of h_g = relu(W(rho)).
     location_hidden: int = 128  # Units of h_l = relu(W(l)).
     glimpse_size: int = 256  # Units of the glimpse representation g = relu(W(h_g) + W(h_l)).

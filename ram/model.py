@@ -247,11 +247,15 @@ class RecurrentAttentionModel(keras.Model):
             patches = keras.ops.minimum(
                 patches * keras.ops.reshape(keras.ops.convert_to_tensor(gains, patches.dtype),
                                             (1, -1, 1, 1, 1)), 1.0)
-        if normalize and c.glimpse_normalization == "patch_mean":
+        if normalize and c.glimpse_normalization in ("patch_mean", "patch_contrast"):
             # Each patch less its mean per channel: what differs inside the patch, not the colour
             # of its background (on colour images, raw pixels far from zero leave the glimpse
             # network's units dead).
             patches = patches - keras.ops.mean(patches, axis=(2, 3), keepdims=True)
+            if c.glimpse_normalization == "patch_contrast":
+                # ...and only how far: a digit darker or lighter than its background, in any
+                # colour, looks alike.
+                patches = keras.ops.abs(patches)
         return patches
 
     def get_config(self):

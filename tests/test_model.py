@@ -213,3 +213,20 @@ def test_every_run_module_builds_a_valid_model(module_name):
     expected += ((config.core_size + 1) * hidden + (hidden + 1) * 2) if hidden else (config.core_size + 1) * 2
     expected += (config.core_size + 1) * config.num_classes + config.core_size + 1
     assert model.count_params() == expected
+
+
+@pytest.mark.parametrize("normalization", ["patch_mean", "patch_contrast"])
+def test_patch_normalizations_against_numpy(normalization):
+    config = small_config(dataset="images", num_classes=3, num_scales=2, patch_size=4, channels=3,
+                          image_size=12, unit_pixels=3.0,
+                          glimpse_normalization=normalization)
+    model = model_module.RecurrentAttentionModel(config, seed=0)
+    images = np.random.default_rng(3).random((2, 12, 12, 3)).astype(np.float32)
+    locations = np.array([[0.2, -0.4], [-1.0, 0.5]], np.float32)
+    raw = reference_retina(images, locations, 4, 2, 2, 3.0)
+    expected = raw - raw.mean(axis=(2, 3), keepdims=True)  # Per patch, scale and channel.
+    if normalization == "patch_contrast":
+        expected = np.abs(expected)
+    np.testing.assert_allclose(model.glimpse(images, locations).numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(model.glimpse(images, locations, normalize=False).numpy(), raw,
+                               atol=1e-5)
