@@ -259,7 +259,7 @@ class Dataset(DataSource):
     def generated(self):
         return self.config.dataset != "mnist"
 
-    def _make(self, digits, rng, rows=ALL_ROWS, clutter=0):
+    def _make(self, digits, rng, clutter, rows=ALL_ROWS):
         """The training images of a batch of `digits` with `clutter` pieces each (only `rows` of
         them; `rng` moves on as for all)."""
         if not self.generated:
@@ -278,9 +278,8 @@ class Dataset(DataSource):
             return digits[..., None], None
         # Fixed sets cut their clutter from their own images, so that they never depend on the
         # training split or --limit.
-        clutter = self.config.num_clutter if self.config.dataset == "cluttered" else 0
         canvases, positions = place_digits(digits, self.config.image_size,
-                                           np.random.default_rng(seed), clutter,
+                                           np.random.default_rng(seed), self.num_clutter(),
                                            self.config.clutter_size)
         return canvases[..., None], positions
 
@@ -293,17 +292,18 @@ class Dataset(DataSource):
         for start in range(0, self.num_train, batch_size):
             index = order[start:start + batch_size]
             rows = shard_rows(len(index), shard)
-            yield (self._make(self.train_digits[index], rng, rows, clutter),
+            yield (self._make(self.train_digits[index], rng, clutter, rows),
                    self.train_labels[index][rows])
 
-    def num_clutter(self, epoch):
-        """Pieces of clutter on each training canvas of `epoch` (1, 2, ...): with
-        `clutter_curriculum` C, `num_clutter * (epoch - 1) / C` rounded down, from none in the first
-        epoch up to all from epoch C + 1 on; validation and test canvases always carry all."""
+    def num_clutter(self, epoch=None):
+        """Pieces of clutter on each canvas: all of `num_clutter` on the fixed validation and test
+        canvases (`epoch` None) and, with `clutter_curriculum` C, `num_clutter * (epoch - 1) / C`
+        rounded down on the training canvases of `epoch` (1, 2, ...), from none in the first epoch
+        up to all from epoch C + 1 on."""
         c = self.config
         if c.dataset != "cluttered":
             return 0
-        if epoch > c.clutter_curriculum:
+        if epoch is None or epoch > c.clutter_curriculum:
             return c.num_clutter
         return c.num_clutter * (epoch - 1) // c.clutter_curriculum
 
