@@ -85,6 +85,8 @@ def report_games(model, config, dataset, args):
           f"{100 * figures['catch_rate_sampled']:.2f}% sampled ({len(starts)} test games)")
     print(f"ball inside the {config.patch_size}x{config.patch_size} centre in "
           f"{100 * figures['ball_in_centre']:.1f}% of the last {play.LAST_FRAMES} frames")
+    print("frame by frame (%): " + " ".join(f"{100 * value:.0f}"
+                                            for value in figures["ball_in_centre_by_frame"]))
     print(f"reference agents: random {100 * figures['random_policy']:.2f}%, following the ball "
           f"{100 * figures['follow_ball']:.2f}%, going where it will land "
           f"{100 * figures['follow_landing']:.2f}%")

@@ -3,7 +3,8 @@ and an animated GIF of it playing (what `evaluate.py run_catch WEIGHTS` and a ru
 
 * `catch_rates`: the fraction of games caught with the greedy policy (the most probable action and
   the location network's means) and with the sampled policy (actions and locations drawn as in
-  training), and how often the ball lay inside the glimpse's finest patch in the last frames.
+  training), and how often the ball lay inside the glimpse's finest patch in the last frames
+  (and frame by frame: `centre_by_frame`).
 * `reference_rates`: a random policy (the floor), an agent that sees the whole screen and moves the
   paddle towards the ball, and one that also knows the ball's speed and moves towards where it will
   land (the ceiling), on the same games.
@@ -24,10 +25,10 @@ def environment_for(config):
     return catch.Catch(config.image_size, config.paddle_width)
 
 
-def in_centre(locations, balls, config, last=LAST_FRAMES):
-    """Fraction of the last `last` frames whose ball lay inside the finest patch (`patch_size`
-    square) of that frame's glimpse; `locations` `[N, T, 2]`, `balls` `[N, T]` (columns); the
-    ball's row is the frame number."""
+def centre_by_frame(locations, balls, config):
+    """Per frame, the fraction of games whose ball lay inside the finest patch (`patch_size`
+    square) of that frame's glimpse: `[T]` from `locations` `[N, T, 2]` and `balls` `[N, T]`
+    (columns); the ball's row is the frame number."""
     count, frames = locations.shape[:2]
     # The finest patch's (row, col) corners, snapped by the retina's own rule.
     corner = glimpse.patch_corners(np.reshape(locations, (-1, 2)), config.image_size,
@@ -36,7 +37,7 @@ def in_centre(locations, balls, config, last=LAST_FRAMES):
     rows = np.arange(frames)[None, :]
     inside = ((balls >= corner[..., 1]) & (balls < corner[..., 1] + config.patch_size)
               & (rows >= corner[..., 0]) & (rows < corner[..., 0] + config.patch_size))
-    return float(inside[:, frames - last:].mean())
+    return inside.mean(axis=0)
 
 
 class Player:
@@ -60,11 +61,13 @@ class Player:
         return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
 
     def catch_rates(self, starts, sampled=True):
-        """`{"catch_rate", "catch_rate_sampled", "ball_in_centre"}` on the games `starts`."""
+        """`{"catch_rate", "catch_rate_sampled", "ball_in_centre", "ball_in_centre_by_frame"}` on
+        the games `starts` (the centre figures of the greedy games)."""
         greedy = self.games(starts)
+        by_frame = centre_by_frame(greedy["locations"], greedy["balls"], self.config)
         figures = {"catch_rate": float(greedy["rewards"].mean()),
-                   "ball_in_centre": in_centre(greedy["locations"], greedy["balls"],
-                                               self.config)}
+                   "ball_in_centre": float(by_frame[-LAST_FRAMES:].mean()),
+                   "ball_in_centre_by_frame": [float(value) for value in by_frame]}
         if sampled:
             figures["catch_rate_sampled"] = float(self.games(starts, True)["rewards"].mean())
         return figures

@@ -221,7 +221,7 @@ def _test(run):
 def _test_games(run):
     """Scores the best weights on the fixed test games: the catch rate of the greedy policy (the
     run's test accuracy), of the sampled policy (its sampled accuracy), and how often the ball
-    lay in the glimpse's finest patch in the last frames; and, for comparison, the same games'
+    lay in the glimpse's finest patch in the last frames and frame by frame; and, for comparison, the same games'
     catch rates of the reference agents (ram/play.py)."""
     starts = run.dataset.test_images
     figures = play.Player(run.trainer.model, run.config, run.config.eval_batch_size).catch_rates(
@@ -229,5 +229,6 @@ def _test_games(run):
     run.results.update(test_accuracy=figures["catch_rate"], test_error=1.0 - figures["catch_rate"],
                        test_accuracy_sampled=figures.get("catch_rate_sampled"),
                        ball_in_centre=figures["ball_in_centre"],
+                       ball_in_centre_by_frame=figures["ball_in_centre_by_frame"],
                        reference_agents=play.reference_rates(run.config, starts, run.seed),
                        complete=True)

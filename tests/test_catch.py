@@ -67,6 +67,20 @@ def test_the_reference_agents_on_the_test_games():
     assert rates["random_policy"] < rates["follow_ball"] < 1.0
 
 
+def test_the_ball_in_the_finest_patch_frame_by_frame_against_hand_worked_cases():
+    config = config_module.config_from_module_name("run_catch")  # 24x24, 6x6 patch, unit 12.
+    # Game A looks at (-1, -1): centre (0, 0), corner (-3, -3), rows and columns -3..2. Game B at
+    # x = -1 + 1.6/12: centre column 1.6, corner round(-1.4) = -1, columns -1..4. Both cover the
+    # rows 0..2 of the three frames (the ball's row is the frame number).
+    locations = np.array([[[-1.0, -1.0]] * 3, [[-1.0 + 1.6 / 12, -1.0]] * 3], np.float32)
+    balls = np.array([[0, 2, 3], [5, 4, 4]])  # A: in, in, out (column 3); B: out, in, in.
+    np.testing.assert_allclose(play.centre_by_frame(locations, balls, config), [0.5, 1.0, 0.5])
+    # Looking at the middle (rows 9..14) misses balls on rows 0..2 in any column.
+    middle = np.zeros((1, 3, 2), np.float32)
+    np.testing.assert_array_equal(play.centre_by_frame(middle, np.array([[12, 12, 12]]), config),
+                                  [0, 0, 0])
+
+
 def test_the_ball_speed_curriculum_rises_from_half_to_the_full_speed():
     config = config_module.config_from_module_name("run_catch").with_overrides(
         ["games_per_epoch=2000", "validation_size=1000", "ball_speed_curriculum=4"])
@@ -176,6 +190,9 @@ def test_a_short_run_learns_to_catch_far_above_the_random_policy(trained_agent):
     assert results["test_accuracy"] > random_rate + 0.15, results["test_accuracy"]
     assert results["complete"] and len(results["epochs"]) == 5
     assert 0 <= results["ball_in_centre"] <= 1
+    by_frame = results["ball_in_centre_by_frame"]
+    assert len(by_frame) == config.num_glimpses
+    assert np.mean(by_frame[-play.LAST_FRAMES:]) == pytest.approx(results["ball_in_centre"])
     assert results["test_accuracy_sampled"] is None  # test_samples=0: not asked for.
     assert (folder / "network.h5").is_file() and (folder / "model.keras").is_file()
 
