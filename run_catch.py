@@ -25,6 +25,7 @@ CORE_TYPE = "lstm"  # The paper's core for Catch: an LSTM of 256 units.
 GLIMPSE_NORMALIZATION = "block_sum"  # Coarse receptors sum their blocks: the one-pixel ball stays visible.
 POLICY_TRAINS_CORE = False  # The location policy's REINFORCE trains it alone; the game actions' train the core.
 ACTION_ENTROPY_WEIGHT = 0.03  # Without an entropy bonus the action policy collapses to one action.
+INITIAL_LOCATION_STD = 0.2  # The glimpse policy searches twice as wide at first, narrowing to 0.1 by the end.
 BALL_SPEED_CURRICULUM = 10  # Training balls start at half the top speed, all of it from epoch 11: no slow starts.
 REINFORCE_WEIGHT = 1.0  # REINFORCE is the whole loss (there is no cross-entropy to weigh it against).
 VALIDATION_SIZE = 2000  # Fixed validation games, for model selection.
