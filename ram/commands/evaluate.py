@@ -3,7 +3,7 @@
     python evaluate.py run_mnist output/run_mnist/run_0/network.h5
     python evaluate.py run_mnist results/run_mnist/run_0/network.h5 --images 8 --samples 10 --output docs/mnist
     python evaluate.py run_cluttered_mnist results/run_cluttered_mnist/run_0/network.h5 --foveation
-    python evaluate.py run_catch results/run_catch/run_1/network.h5 --images 4
+    python evaluate.py run_catch results/run_catch/run_0/network.h5 --images 4
 
 Rebuilds the model from the config saved beside the weights (network.json), or loads a
 model.keras, checks it against the named config module, reports the test accuracy (deterministic locations; with --samples M, also the
