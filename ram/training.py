@@ -221,8 +221,8 @@ def _test(run):
 def _test_games(run):
     """Scores the best weights on the fixed test games: the catch rate of the greedy policy (the
     run's test accuracy), of the sampled policy (its sampled accuracy), and how often the ball
-    lay in the glimpse's finest patch in the last frames and frame by frame; and, for comparison, the same games'
-    catch rates of the reference agents (ram/play.py)."""
+    lay in the glimpse's finest patch in the last frames and frame by frame; and, for comparison,
+    the same games' catch rates of the reference agents (ram/play.py)."""
     starts = run.dataset.test_images
     figures = play.Player(run.trainer.model, run.config, run.config.eval_batch_size).catch_rates(
         starts, sampled=bool(run.config.test_samples))
