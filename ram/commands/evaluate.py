@@ -24,8 +24,8 @@ A Catch agent (run_catch) plays the 10,000 fixed test games instead: its catch r
 greedy and the sampled policy, how often the ball lay inside the finest patch in the last five
 frames (and in every frame: where in the game the agent keeps it, where it loses it), and the
 same games played by a random policy, an agent that follows the ball and one that goes where it
-will land. --images N games are drawn side by side into catch.gif: the screen, the
-glimpse's patches (green the finest) and the action under each frame.
+will land. --images N games are drawn side by side into catch.gif: the screen, the glimpse's
+patches (green the finest) and the action under each frame.
 """
 
 import pathlib
