@@ -106,7 +106,7 @@ class DataConfig(_Section):
     clutter_curriculum: int = 0  # Cluttered: over this many first epochs training canvases carry fewer pieces, from none up to num_clutter; 0 = off.
     clutter_size: int = 8  # Side of each square piece of clutter, in pixels.
     validation_size: int = 6000  # Training images held out (seeded) for validation and model selection.
-    train_shift: int = 0  # Shift each training image by up to this many pixels (zero fill); 0 = off.
+    train_shift: int = 0  # Shift each training image by up to this many pixels (MNIST digits: zero fill; own images: edge fill); 0 = off.
     test_fraction: float = 0.1  # Own images without a test/ folder: the share of each class held out for testing.
     validation_fraction: float = 0.1  # Own images: the share of each class's training images held out for validation.
     split_seed: int = 0  # Own images: seed of the stratified test and validation splits (the same for every run).

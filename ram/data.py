@@ -36,6 +36,7 @@ DIGIT_SIZE = 28
 VALIDATION_SET_SEED = 2014
 TEST_SET_SEED = 1992
 SPLIT_SEED = 0
+SHIFT_STREAM = 7  # Own images' shifts draw from `[seed, epoch, SHIFT_STREAM]`, apart from the order.
 _KEYS = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28),
          "y_test": (10000,)}
 
@@ -152,10 +153,18 @@ def shift_images(images, max_shift, rng, rows=ALL_ROWS):
     """Moves each image by a random whole-pixel offset in `[-max_shift, max_shift]` on both axes,
     filling the uncovered border with zeros. `images` is `[n, height, width]`; `rows` as for
     `place_digits`."""
-    count, height, width = images.shape
-    offsets = rng.integers(0, 2 * max_shift + 1, (count, 2))[rows]
-    images = images[rows]
-    padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+    offsets = rng.integers(0, 2 * max_shift + 1, (len(images), 2))[rows]
+    return _shift_by(images[rows], offsets, max_shift, fill="zeros")
+
+
+def _shift_by(images, offsets, max_shift, fill="edge"):
+    """`images` (`[n, height, width]` or `[n, height, width, channels]`) each moved by
+    `offsets[i] - max_shift` pixels (rows, columns); the uncovered border filled with zeros
+    (`fill="zeros"`, digits on black) or the nearest edge pixel (`"edge"`: a photo's or a coloured
+    canvas's border runs on)."""
+    height, width = images.shape[1:3]
+    margins = ((0, 0), (max_shift, max_shift), (max_shift, max_shift)) + ((0, 0),) * (images.ndim - 3)
+    padded = np.pad(images, margins, mode="constant" if fill == "zeros" else "edge")
     rows_at = (offsets[:, 0, None] + np.arange(height))[:, :, None]
     cols_at = (offsets[:, 1, None] + np.arange(width))[:, None, :]
     return padded[np.arange(len(images))[:, None, None], rows_at, cols_at]
@@ -391,6 +400,7 @@ class ArrayData(DataSource):
     generated = False
     test_positions = None
     validation_positions = None
+    max_shift = 0  # Pixels each training image moves by, at most (`shifted`).
 
     def __init__(self, train_images, train_labels, validation_images, validation_labels,
                  test_images=None, test_labels=None):
@@ -442,9 +452,28 @@ class ArrayData(DataSource):
         limited.train_labels = self.train_labels[:limit]
         return limited
 
+    def shifted(self, max_shift):
+        """The same data with every training image moved by up to `max_shift` pixels each epoch
+        (edge fill; config `train_shift`); validation and test images stay as they are."""
+        shifted = copy.copy(self)
+        shifted.max_shift = max_shift
+        return shifted
+
     def train_batches(self, epoch, seed, batch_size, shard=None):
-        """Yields `(images, labels)` for one epoch; the order depends only on `(seed, epoch)`.
-        With `shard = (index, workers)`, only that worker's rows of each batch (`shard_rows`)."""
+        """Yields `(images, labels)` for one epoch; the order (and, with `shifted`, each image's
+        offset) depends only on `(seed, epoch)`. With `shard = (index, workers)`, only that
+        worker's rows of each batch (`shard_rows`), moved as in the whole batch."""
+        batches = self._ordered_batches(epoch, seed, batch_size, shard)
+        if not self.max_shift:
+            yield from batches
+            return
+        rng = np.random.default_rng([seed, epoch, SHIFT_STREAM])
+        for (images, labels), size in zip(batches, batch_sizes(self.num_train, batch_size)):
+            # Offsets for the whole global batch, this worker's rows of them.
+            offsets = rng.integers(0, 2 * self.max_shift + 1, (size, 2))[shard_rows(size, shard)]
+            yield _shift_by(images, offsets, self.max_shift), labels
+
+    def _ordered_batches(self, epoch, seed, batch_size, shard):
         order = np.random.default_rng([seed, epoch]).permutation(self.num_train)
         for start in range(0, self.num_train, batch_size):
             index = order[start:start + batch_size]

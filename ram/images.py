@@ -211,9 +211,9 @@ class StreamedImages(data_module.ArrayData):
             image = tf.image.resize_with_pad(image, self.size, self.size)
         return tf.cast(tf.round(tf.clip_by_value(image, 0, 255)), tf.uint8)
 
-    def train_batches(self, epoch, seed, batch_size, shard=None):
-        """Yields `(images, labels)` for one epoch, in the order `ArrayData` would give; with
-        `shard = (index, workers)`, only that worker's rows of each batch are read."""
+    def _ordered_batches(self, epoch, seed, batch_size, shard):
+        """`ArrayData.train_batches`'s batches before any shift, in the order `ArrayData` would
+        give; with `shard = (index, workers)`, only that worker's rows of each batch are read."""
         order = np.random.default_rng([seed, epoch]).permutation(self.num_train)
         # Each batch's rows for this worker: the full batches' shards are all of one size, so they
         # batch as one stream; the last batch (smaller, or empty for this worker) comes apart.

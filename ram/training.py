@@ -80,6 +80,8 @@ def train(config, output_dir, seed=None, data_path=None, limit=None, resume=Fals
             dataset, config = sources.open_data(config, data_path, limit)
         elif hasattr(dataset, "check"):
             dataset.check(config)
+        if config.train_shift and hasattr(dataset, "shifted"):  # MNIST's canvases shift themselves.
+            dataset = dataset.shifted(config.train_shift)
         trainer = step_module.Trainer(config, seed, dataset.steps_per_epoch(config.batch_size),
                                       strategy)
         run = RunState(config, seed, output_dir, trainer, dataset, new_results(config, seed,

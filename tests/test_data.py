@@ -155,6 +155,43 @@ def test_the_shards_of_every_source_put_together_are_its_batches():
             np.testing.assert_array_equal(labels, expected_labels)
 
 
+def test_own_images_shift_with_edge_fill_per_epoch_and_shard():
+    """`train_shift` on own images (ArrayData.shifted): each training image moves by its own offset
+    in [-2, 2] with the border continued from the edge pixels (a coloured background runs on),
+    drawn from (seed, epoch) only, the workers' rows side by side the whole batch; validation and
+    test images never move."""
+    image = np.zeros((5, 5, 3), np.uint8)
+    image[..., 0] = np.arange(5)[:, None] * 10 + np.arange(5)[None, :]  # Red: 10 * row + col.
+    image[..., 2] = 200  # Blue: a flat background.
+    arrays = data_module.ArrayData(np.repeat(image[None], 200, 0), np.arange(200) % 3,
+                                   image[None], [0], image[None], [0])
+    shifted = arrays.shifted(2)
+    assert arrays.max_shift == 0 and shifted.max_shift == 2  # The original is left as it was.
+    seen = set()
+    for images, _ in shifted.train_batches(3, 1, 64):
+        assert images.shape[1:] == (5, 5, 3) and images.dtype == np.uint8
+        assert (images[..., 2] == 200).all()
+        for moved in images[..., 0].astype(int):
+            # Pixel (r, c) shows the original's (r + dr, c + dc), clamped to the image (edge fill).
+            dr, dc = int(moved[2, 2]) // 10 - 2, int(moved[2, 2]) % 10 - 2
+            assert -2 <= dr <= 2 and -2 <= dc <= 2
+            rows = np.clip(np.arange(5) + dr, 0, 4)
+            cols = np.clip(np.arange(5) + dc, 0, 4)
+            np.testing.assert_array_equal(moved, rows[:, None] * 10 + cols[None, :])
+            seen.add((dr, dc))
+    assert len(seen) == 25  # Every offset occurs among 200 images.
+    whole = list(shifted.train_batches(3, 1, 64))
+    again = list(shifted.train_batches(3, 1, 64))
+    other = list(shifted.train_batches(4, 1, 64))
+    assert all((a[0] == b[0]).all() for a, b in zip(whole, again))
+    assert any((a[0] != b[0]).any() for a, b in zip(whole, other))
+    shards = [list(shifted.train_batches(3, 1, 64, shard=(index, 2))) for index in (0, 1)]
+    for number, (images, _) in enumerate(whole):
+        np.testing.assert_array_equal(np.concatenate([s[number][0] for s in shards]), images)
+    np.testing.assert_array_equal(shifted.validation_images[0], image)
+    np.testing.assert_array_equal(shifted.test_images[0], image)
+
+
 def test_shift_moves_each_image_by_at_most_the_shift_with_zero_fill():
     images = np.zeros((200, 28, 28), np.uint8)
     images[:, 10:18, 10:18] = 255

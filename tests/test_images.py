@@ -288,6 +288,11 @@ def test_a_set_above_the_memory_limit_streams_the_same_batches(colour_folder):
     expected = next(in_memory.train_batches(2, 1, len(order)))[0]
     kept = [row for row, index in enumerate(order) if index in same_size]
     np.testing.assert_array_equal(first[kept], expected[kept])
+    # train_shift moves streamed images as it moves those in memory.
+    moved = next(streamed.shifted(3).train_batches(2, 1, len(order)))[0]
+    np.testing.assert_array_equal(moved[kept],
+                                  next(in_memory.shifted(3).train_batches(2, 1, len(order)))[0][kept])
+    assert (moved[kept] != first[kept]).any()
     # A worker's shard (multiworker): the two workers' rows side by side are each batch, down to
     # a last batch of one row, of which worker 0 gets none.
     whole = list(streamed.train_batches(2, 1, streamed.num_train - 1))

@@ -72,6 +72,10 @@ def test_the_public_surface_trains_on_arrays_and_loads(tmp_path):
     assert results["test_images"] == 100  # The test set defaults to the validation set.
     model = ram.load(tmp_path / "run" / "model.keras")
     assert model.predict(images[300:310], verbose=0).shape == (10, 10)
+    # train_shift reaches arrays too: the same seed trains on moved images, a different loss.
+    moved = ram.train(tiny_config(epochs=1, train_shift=3), tmp_path / "moved", dataset=data,
+                      verbose=0)
+    assert moved["epochs"][0]["train_loss"] != results["epochs"][0]["train_loss"]
     with pytest.raises(data_module.DataError, match="labels go up to 10"):
         ram.train(tiny_config(num_classes=10), tmp_path / "other",
                   dataset=ram.ArrayData(images[:20], np.arange(20) % 11, images[:5], labels[:5]))
