@@ -309,7 +309,9 @@ class Config(RuntimeConfig, OptimizationConfig, LossConfig, ModelConfig, DataCon
             raise ConfigError(f"distribute={self.distribute!r} spreads one run over devices or "
                               f"machines: set runs=1 (got {self.runs}) and start runs one by one")
         if self.image_size and self.train_shift >= self.image_size // 2:
-            raise ConfigError(f"train_shift must be below half the image side, got {self.train_shift}")
+            raise ConfigError(f"train_shift must be below half the image side ({self.image_size}), "
+                              f"got {self.train_shift}: set train_shift={self.image_size // 2 - 1} "
+                              f"or less (0 turns it off)")
 
     def _check_catch(self):
         if self.image_size < 3:
