@@ -107,6 +107,7 @@ class DataConfig(_Section):
     clutter_size: int = 8  # Side of each square piece of clutter, in pixels.
     validation_size: int = 6000  # Training images held out (seeded) for validation and model selection.
     train_shift: int = 0  # Shift each training image by up to this many pixels (MNIST digits: zero fill; own images: edge fill); 0 = off.
+    train_recolour: bool = False  # Own images: each training image in a random colouring every epoch (channels shuffled, each inverted or not); only where colour says nothing about the class.
     test_fraction: float = 0.1  # Own images without a test/ folder: the share of each class held out for testing.
     validation_fraction: float = 0.1  # Own images: the share of each class's training images held out for validation.
     split_seed: int = 0  # Own images: seed of the stratified test and validation splits (the same for every run).
@@ -308,6 +309,9 @@ class Config(RuntimeConfig, OptimizationConfig, LossConfig, ModelConfig, DataCon
         if self.distribute != "none" and self.runs > 1:
             raise ConfigError(f"distribute={self.distribute!r} spreads one run over devices or "
                               f"machines: set runs=1 (got {self.runs}) and start runs one by one")
+        if self.train_recolour and self.dataset != "images":
+            raise ConfigError(f"train_recolour is for your own images (dataset='images'), got "
+                              f"dataset={self.dataset!r}: set train_recolour=false")
         if self.image_size and self.train_shift >= self.image_size // 2:
             raise ConfigError(f"train_shift must be below half the image side ({self.image_size}), "
                               f"got {self.train_shift}: set train_shift={self.image_size // 2 - 1} "

@@ -36,7 +36,8 @@ DIGIT_SIZE = 28
 VALIDATION_SET_SEED = 2014
 TEST_SET_SEED = 1992
 SPLIT_SEED = 0
-SHIFT_STREAM = 7  # Own images' shifts draw from `[seed, epoch, SHIFT_STREAM]`, apart from the order.
+SHIFT_STREAM = 7  # Own images' shifts draw from `[seed, epoch, SHIFT_STREAM]`, apart from the order...
+RECOLOUR_STREAM = 8  # ...and their new colourings from `[seed, epoch, RECOLOUR_STREAM]`.
 _KEYS = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28),
          "y_test": (10000,)}
 
@@ -168,6 +169,14 @@ def _shift_by(images, offsets, max_shift, fill="edge"):
     rows_at = (offsets[:, 0, None] + np.arange(height))[:, :, None]
     cols_at = (offsets[:, 1, None] + np.arange(width))[:, None, :]
     return padded[np.arange(len(images))[:, None, None], rows_at, cols_at]
+
+
+def _recolour(images, orders, inverted):
+    """`images` (uint8 `[n, height, width, channels]`) with image i's channels in the order
+    `orders[i]` (a permutation of the channel indices), then channel c inverted (255 - value) where
+    `inverted[i, c]`. Of RGB, 6 orders times 8 inversions: 48 colourings, each undone by another."""
+    images = np.take_along_axis(images, orders[:, None, None, :], axis=3)
+    return np.where(inverted[:, None, None, :], 255 - images, images)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -401,6 +410,7 @@ class ArrayData(DataSource):
     test_positions = None
     validation_positions = None
     max_shift = 0  # Pixels each training image moves by, at most (`shifted`).
+    recolour = False  # Whether each training image takes a random colouring (`recoloured`).
 
     def __init__(self, train_images, train_labels, validation_images, validation_labels,
                  test_images=None, test_labels=None):
@@ -459,19 +469,36 @@ class ArrayData(DataSource):
         shifted.max_shift = max_shift
         return shifted
 
+    def recoloured(self):
+        """The same data with every training image in a random colouring each epoch: its channels
+        in a random order and each inverted or not (config `train_recolour`), for data whose
+        colours say nothing about the class; validation and test images stay as they are."""
+        recoloured = copy.copy(self)
+        recoloured.recolour = True
+        return recoloured
+
     def train_batches(self, epoch, seed, batch_size, shard=None):
-        """Yields `(images, labels)` for one epoch; the order (and, with `shifted`, each image's
-        offset) depends only on `(seed, epoch)`. With `shard = (index, workers)`, only that
-        worker's rows of each batch (`shard_rows`), moved as in the whole batch."""
+        """Yields `(images, labels)` for one epoch; the order (and, with `shifted` and
+        `recoloured`, each image's offset and colouring) depends only on `(seed, epoch)`. With
+        `shard = (index, workers)`, only that worker's rows of each batch (`shard_rows`), moved and
+        coloured as in the whole batch."""
         batches = self._ordered_batches(epoch, seed, batch_size, shard)
-        if not self.max_shift:
+        if not (self.max_shift or self.recolour):
             yield from batches
             return
-        rng = np.random.default_rng([seed, epoch, SHIFT_STREAM])
+        shifts = np.random.default_rng([seed, epoch, SHIFT_STREAM])
+        colourings = np.random.default_rng([seed, epoch, RECOLOUR_STREAM])
+        channels = self.image_shape[-1]
         for (images, labels), size in zip(batches, batch_sizes(self.num_train, batch_size)):
-            # Offsets for the whole global batch, this worker's rows of them.
-            offsets = rng.integers(0, 2 * self.max_shift + 1, (size, 2))[shard_rows(size, shard)]
-            yield _shift_by(images, offsets, self.max_shift), labels
+            rows = shard_rows(size, shard)  # Draws for the whole global batch, this worker's rows.
+            if self.max_shift:
+                offsets = shifts.integers(0, 2 * self.max_shift + 1, (size, 2))[rows]
+                images = _shift_by(images, offsets, self.max_shift)
+            if self.recolour:
+                orders = colourings.permuted(np.tile(np.arange(channels), (size, 1)), axis=1)
+                inverted = colourings.integers(0, 2, (size, channels)).astype(bool)
+                images = _recolour(images, orders[rows], inverted[rows])
+            yield images, labels
 
     def _ordered_batches(self, epoch, seed, batch_size, shard):
         order = np.random.default_rng([seed, epoch]).permutation(self.num_train)

@@ -82,6 +82,8 @@ def train(config, output_dir, seed=None, data_path=None, limit=None, resume=Fals
             dataset.check(config)
         if config.train_shift and hasattr(dataset, "shifted"):  # MNIST's canvases shift themselves.
             dataset = dataset.shifted(config.train_shift)
+        if config.train_recolour:
+            dataset = dataset.recoloured()
         trainer = step_module.Trainer(config, seed, dataset.steps_per_epoch(config.batch_size),
                                       strategy)
         run = RunState(config, seed, output_dir, trainer, dataset, new_results(config, seed,

@@ -33,6 +33,8 @@ def test_overrides_are_parsed_as_the_field_type():
     ("image_size=60", "the mnist dataset has 28x28 images"),
     ("episodes_per_image=0", "episodes_per_image must be at least 1"),
     ("train_shift=14", "below half the image side (28), got 14: set train_shift=13 or less"),
+    ("train_recolour=true", "train_recolour is for your own images (dataset='images'), got "
+                            "dataset='mnist': set train_recolour=false"),
 ])
 def test_bad_overrides_name_the_problem(assignment, message):
     with pytest.raises(ConfigError) as error:

@@ -192,6 +192,53 @@ def test_own_images_shift_with_edge_fill_per_epoch_and_shard():
     np.testing.assert_array_equal(shifted.test_images[0], image)
 
 
+def test_own_images_recolour_permutes_and_inverts_channels_per_epoch_and_shard():
+    """`train_recolour` (ArrayData.recoloured): each training image's three channels come back in
+    some order, each as it was or inverted (255 - v), all 48 colourings occurring; drawn from
+    (seed, epoch) only, the workers' rows side by side the whole batch; shapes, labels, validation
+    and test images untouched; with a shift too, the colouring applies to the shifted image."""
+    image = np.zeros((4, 4, 3), np.uint8)
+    image[..., 0], image[..., 1], image[..., 2] = 10, 100, 200
+    image[0, 0] = (20, 120, 240)  # Not flat, so the shift below shows.
+    arrays = data_module.ArrayData(np.repeat(image[None], 600, 0), np.arange(600) % 3,
+                                   image[None], [0], image[None], [0])
+    recoloured = arrays.recoloured()
+    assert not arrays.recolour and recoloured.recolour
+    values = {0: 10, 1: 100, 2: 200}
+    seen = set()
+    for images, labels in recoloured.train_batches(3, 1, 128):
+        assert images.shape[1:] == (4, 4, 3) and images.dtype == np.uint8
+        for coloured in images:
+            colouring = []
+            for channel in range(3):
+                value = int(coloured[1, 1, channel])
+                source = [c for c, v in values.items() if value in (v, 255 - v)]
+                assert len(source) == 1
+                inverted = value != values[source[0]]
+                original = image[..., source[0]]
+                np.testing.assert_array_equal(coloured[..., channel],
+                                              255 - original if inverted else original)
+                colouring.append((source[0], inverted))
+            assert sorted(c for c, _ in colouring) == [0, 1, 2]
+            seen.add(tuple(colouring))
+    assert len(seen) == 48
+    whole = list(recoloured.train_batches(3, 1, 128))
+    assert all((a[0] == b[0]).all() for a, b in zip(whole, recoloured.train_batches(3, 1, 128)))
+    assert any((a[0] != b[0]).any() for a, b in zip(whole, recoloured.train_batches(4, 1, 128)))
+    shards = [list(recoloured.train_batches(3, 1, 128, shard=(index, 2))) for index in (0, 1)]
+    for number, (images, labels) in enumerate(whole):
+        np.testing.assert_array_equal(np.concatenate([s[number][0] for s in shards]), images)
+    plain = list(arrays.train_batches(3, 1, 128))
+    assert all((a[1] == b[1]).all() for a, b in zip(whole, plain))  # Same order and labels.
+    np.testing.assert_array_equal(recoloured.validation_images[0], image)
+    np.testing.assert_array_equal(recoloured.test_images[0], image)
+    both = list(arrays.shifted(1).recoloured().train_batches(3, 1, 128))
+    moved = list(arrays.shifted(1).train_batches(3, 1, 128))
+    for (images, _), (shifted, _) in zip(both, moved):  # The same shifts as without a colouring.
+        np.testing.assert_array_equal(np.sort(np.minimum(images, 255 - images), axis=-1),
+                                      np.sort(np.minimum(shifted, 255 - shifted), axis=-1))
+
+
 def test_shift_moves_each_image_by_at_most_the_shift_with_zero_fill():
     images = np.zeros((200, 28, 28), np.uint8)
     images[:, 10:18, 10:18] = 255
