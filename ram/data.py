@@ -36,8 +36,9 @@ DIGIT_SIZE = 28
 VALIDATION_SET_SEED = 2014
 TEST_SET_SEED = 1992
 SPLIT_SEED = 0
-SHIFT_STREAM = 7  # Own images' shifts draw from `[seed, epoch, SHIFT_STREAM]`, apart from the order...
-RECOLOUR_STREAM = 8  # ...and their new colourings from `[seed, epoch, RECOLOUR_STREAM]`.
+# Own images' shifts and colourings draw from `[seed, epoch, STREAM]`, apart from the order.
+SHIFT_STREAM = 7
+RECOLOUR_STREAM = 8
 _KEYS = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28),
          "y_test": (10000,)}
 
