@@ -76,6 +76,12 @@ def test_the_public_surface_trains_on_arrays_and_loads(tmp_path):
     moved = ram.train(tiny_config(epochs=1, train_shift=3), tmp_path / "moved", dataset=data,
                       verbose=0)
     assert moved["epochs"][0]["train_loss"] != results["epochs"][0]["train_loss"]
+    # So does train_recolour, given dataset="images" (grey arrays: each image inverted or not).
+    own = dict(epochs=1, dataset="images", image_size=28, channels=1, num_classes=10)
+    plain = ram.train(tiny_config(**own), tmp_path / "plain", dataset=data, verbose=0)
+    inverted = ram.train(tiny_config(**own, train_recolour=True), tmp_path / "inverted",
+                         dataset=data, verbose=0)
+    assert inverted["epochs"][0]["train_loss"] != plain["epochs"][0]["train_loss"]
     with pytest.raises(data_module.DataError, match="labels go up to 10"):
         ram.train(tiny_config(num_classes=10), tmp_path / "other",
                   dataset=ram.ArrayData(images[:20], np.arange(20) % 11, images[:5], labels[:5]))
