@@ -158,6 +158,7 @@ class ModelConfig(_Section):
     class_names: str = ""  # The classes' names, comma-separated, in label order ("" = the label numbers).
     location_std: float = 0.1  # Standard deviation of the Gaussian location policy in training.
     policy_trains_core: bool = True  # REINFORCE also trains the core and glimpse networks via h_{t-1} (Torch reference).
+    policy_core_gradient: float = 1.0  # With policy_trains_core: the share of that REINFORCE gradient reaching the core (1 = all).
     mean_path_episode: bool = False  # With M >= 2, each image's first training episode follows the policy's means.
     task: str = "classify"  # "classify": a class from the last core state; "play": an action every step (Catch).
 
@@ -192,7 +193,7 @@ class ModelConfig(_Section):
                   "num_classes")
         if self.num_classes == 1:
             raise ConfigError(f"num_classes must be at least 2, got {self.num_classes}")
-        _not_negative(self, "unit_pixels")
+        _not_negative(self, "unit_pixels", "policy_core_gradient")
         _positive(self, "location_std")
         names = self.names()
         if names and self.num_classes and len(names) != self.num_classes:

@@ -19,9 +19,9 @@ look first. Gradients are kept apart on purpose: the classifier's cross-entropy 
 core and action networks only (the location enters the glimpse network as a constant, and `l_t` is
 a constant in its own log-probability), and the baseline's squared error reaches only the baseline
 network. REINFORCE reaches the location network and, through `h_{t-1}`, the core and glimpse
-networks, as in the Torch reference (`policy_trains_core`, the default); with
-`policy_trains_core = False` the location network reads `stop_gradient(h_{t-1})` and REINFORCE
-trains it alone.
+networks, as in the Torch reference (`policy_trains_core`, the default; `policy_core_gradient`
+scales what reaches them); with `policy_trains_core = False` the location network reads
+`stop_gradient(h_{t-1})` and REINFORCE trains it alone.
 
 Every layer and the model are registered Keras serializables (package "ram"): `model.save(
 "model.keras")` and `keras.saving.load_model("model.keras")` round-trip them.
@@ -326,9 +326,7 @@ class RecurrentAttentionModel(keras.Model):
             baseline = keras.ops.broadcast_to(self.baseline_network(zero), (batch,))
         else:
             stopped = keras.ops.stop_gradient(hidden)
-            # REINFORCE reaches the core and glimpse networks through h only with
-            # policy_trains_core (the Torch reference, and the default).
-            mean = self.location_network(hidden if self.config.policy_trains_core else stopped)
+            mean = self.location_network(self._policy_input(hidden, stopped))
             baseline = self.baseline_network(stopped)
         if sample:
             if noise is None:
@@ -338,6 +336,17 @@ class RecurrentAttentionModel(keras.Model):
             location = keras.ops.stop_gradient(mean)
         log_prob = gaussian_log_prob(location, mean, std)
         return keras.ops.clip(location, -1.0, 1.0), mean, log_prob, baseline
+
+    def _policy_input(self, hidden, stopped):
+        """What the location network reads: h_{t-1}, through which REINFORCE reaches the core and
+        glimpse networks only with policy_trains_core (the Torch reference, and the default), and
+        then scaled by policy_core_gradient (the forward value is h_{t-1} either way)."""
+        if not self.config.policy_trains_core:
+            return stopped
+        scale = self.config.policy_core_gradient
+        if scale == 1.0:
+            return hidden
+        return stopped + scale * (hidden - stopped)
 
     def _look(self, images, table, location, state):
         """One glimpse at `location` through the glimpse and core networks: `(h_t, state)`."""

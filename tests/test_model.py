@@ -192,6 +192,38 @@ def test_each_loss_reaches_only_its_own_networks(policy_trains_core, reinforce_r
     assert reached["baseline_loss"] == {"baseline_network"}
 
 
+def _reinforce_gradients(policy_core_gradient, images, labels, noise, weights=None):
+    model = model_module.RecurrentAttentionModel(
+        small_config(policy_core_gradient=policy_core_gradient), seed=3)
+    if weights is not None:
+        model.rollout(images)  # Builds the layers.
+        model.set_weights(weights)
+    with tf.GradientTape() as tape:
+        outputs = model.rollout(images, training=True, noise=noise)
+        loss = losses.hybrid_loss(outputs, labels, config_module.LossConfig())["reinforce"]
+    gradients = tape.gradient(loss, model.trainable_variables)
+    return model.get_weights(), outputs, {
+        variable.path: gradient for variable, gradient in zip(model.trainable_variables, gradients)
+        if gradient is not None}
+
+
+def test_policy_core_gradient_scales_only_what_reinforce_sends_into_the_core():
+    images = tf.random.uniform((8, 28, 28, 1), seed=5)
+    labels = tf.constant(np.arange(8) % 10)
+    noise = tf.random.normal((8, small_config().num_glimpses, 2), seed=6)
+    weights, full_outputs, full = _reinforce_gradients(1.0, images, labels, noise)
+    _, outputs, scaled = _reinforce_gradients(0.25, images, labels, noise, weights)
+    # The same episodes: the scale changes gradients only, never a forward value.
+    for name in ("locations", "log_probs", "logits"):
+        np.testing.assert_array_equal(outputs[name].numpy(), full_outputs[name].numpy())
+    assert full.keys() == scaled.keys()
+    for path, gradient in full.items():
+        factor = 1.0 if path.startswith("location_network") else 0.25
+        np.testing.assert_allclose(scaled[path].numpy(), factor * gradient.numpy(),
+                                   rtol=1e-4, atol=1e-7, err_msg=path)
+    assert any(path.startswith("core_network") for path in full)
+
+
 @pytest.mark.parametrize("module_name", RUN_MODULES)
 def test_every_run_module_builds_a_valid_model(module_name):
     config = config_module.config_from_module_name(module_name)
