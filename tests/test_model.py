@@ -163,15 +163,22 @@ def test_gaussian_log_prob_matches_the_formula():
     assert float(model_module.gaussian_log_prob(sample, mean, std)[0]) == pytest.approx(expected, 1e-5)
 
 
-def _gradients(model, loss_name, images, labels):
+def _loss_gradients(model, loss_name, images, labels, noise=None):
+    """`(outputs, {variable path: gradient})` of one loss term over a training rollout; variables
+    the term does not reach are left out."""
     with tf.GradientTape() as tape:
-        outputs = model.rollout(images, training=True)
+        outputs = model.rollout(images, training=True, noise=noise)
         loss = losses.hybrid_loss(outputs, labels, config_module.LossConfig())[loss_name]
-    variables = model.trainable_variables
-    gradients = tape.gradient(loss, variables)
-    return {variable.path.split("/")[0]: 0.0 for variable in variables} | {
-        variable.path.split("/")[0]: 1.0 for variable, gradient in zip(variables, gradients)
-        if gradient is not None and float(tf.reduce_max(tf.abs(gradient))) > 0}
+    gradients = tape.gradient(loss, model.trainable_variables)
+    return outputs, {variable.path: gradient for variable, gradient
+                     in zip(model.trainable_variables, gradients) if gradient is not None}
+
+
+def _gradients(model, loss_name, images, labels):
+    _, gradients = _loss_gradients(model, loss_name, images, labels)
+    return {variable.path.split("/")[0]: 0.0 for variable in model.trainable_variables} | {
+        path.split("/")[0]: 1.0 for path, gradient in gradients.items()
+        if float(tf.reduce_max(tf.abs(gradient))) > 0}
 
 
 @pytest.mark.parametrize("policy_trains_core, reinforce_reaches", [
@@ -198,13 +205,8 @@ def _reinforce_gradients(policy_core_gradient, images, labels, noise, weights=No
     if weights is not None:
         model.rollout(images)  # Builds the layers.
         model.set_weights(weights)
-    with tf.GradientTape() as tape:
-        outputs = model.rollout(images, training=True, noise=noise)
-        loss = losses.hybrid_loss(outputs, labels, config_module.LossConfig())["reinforce"]
-    gradients = tape.gradient(loss, model.trainable_variables)
-    return model.get_weights(), outputs, {
-        variable.path: gradient for variable, gradient in zip(model.trainable_variables, gradients)
-        if gradient is not None}
+    outputs, gradients = _loss_gradients(model, "reinforce", images, labels, noise)
+    return model.get_weights(), outputs, gradients
 
 
 def test_policy_core_gradient_scales_only_what_reinforce_sends_into_the_core():
