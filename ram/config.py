@@ -233,6 +233,7 @@ class OptimizationConfig(_Section):
     learning_rate: float = 1e-3  # Initial learning rate.
     final_learning_rate: float = 1e-5  # Learning rate reached at the last epoch by the schedule.
     initial_location_std: float = 0.0  # Start training with this location std, linearly to location_std at the last epoch; 0 = constant.
+    policy_core_gradient_warmup: int = 0  # With policy_trains_core: policy_core_gradient rises linearly from 0 at the first epoch to its value after this many; 0 = constant.
     schedule: str = "cosine"  # "constant", "linear" or "cosine" decay over all epochs.
     momentum: float = 0.9  # Momentum for SGD (ignored by Adam).
     clip_norm: float = 5.0  # Global gradient-norm clip; 0 turns it off.
@@ -245,7 +246,7 @@ class OptimizationConfig(_Section):
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _at_least(self, 1, "batch_size", "eval_batch_size", "epochs")
-        _at_least(self, 0, "patience")
+        _at_least(self, 0, "patience", "policy_core_gradient_warmup")
         _positive(self, "learning_rate")
         _not_negative(self, "final_learning_rate", "initial_location_std", "clip_norm", "momentum")
         if self.momentum >= 1:

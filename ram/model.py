@@ -270,13 +270,15 @@ class RecurrentAttentionModel(keras.Model):
         policy's means), or with sampled locations when `training`."""
         return keras.ops.softmax(self.rollout(images, training=training)["logits"], axis=-1)
 
-    def rollout(self, images, training=False, sample=None, episodes=1, noise=None, std=None):
+    def rollout(self, images, training=False, sample=None, episodes=1, noise=None, std=None,
+                core_gradient=None):
         """One episode per image (`episodes` per image); see the class docstring for the outputs.
 
         `noise` `[B * episodes, T, 2]`, standard normal, replaces the draws from the model's seed
         generator (the distributed step draws it per example, so no replica changes it). `std`
         (a float or a scalar tensor) replaces the config's `location_std` (the trainer anneals it
-        from `initial_location_std`)."""
+        from `initial_location_std`). `core_gradient` (the same) replaces `policy_core_gradient`
+        (the trainer warms it up over `policy_core_gradient_warmup` epochs)."""
         sample = training if sample is None else sample
         images = keras.ops.convert_to_tensor(images)
         if len(images.shape) == 3:  # Grey images without a channel axis.
@@ -299,7 +301,8 @@ class RecurrentAttentionModel(keras.Model):
         locations, means, log_probs, baselines = [], [], [], []
         for step in range(self.config.num_glimpses):
             location, mean, log_prob, baseline = self._next_location(
-                hidden, batch, sample, noise_scale, std, None if noise is None else noise[:, step])
+                hidden, batch, sample, noise_scale, std, None if noise is None else noise[:, step],
+                core_gradient)
             hidden, state = self._look(images, table, location, state)
             locations.append(location)
             means.append(mean)
@@ -313,11 +316,13 @@ class RecurrentAttentionModel(keras.Model):
             "baselines": keras.ops.stack(baselines, axis=1),
         }
 
-    def _next_location(self, hidden, batch, sample, noise_scale, std, noise=None):
+    def _next_location(self, hidden, batch, sample, noise_scale, std, noise=None,
+                       core_gradient=None):
         """Where to look next from the core state `hidden` (None: h_0 = 0) and what the episode is
         expected to earn: `(location (clipped), mean, log-probability, baseline)`; `std` is the
         policy's (its log-probability's), `noise_scale` what scales the sample's `noise` `[B, 2]`,
-        the standard normal draw to use (default: from the seed generator)."""
+        the standard normal draw to use (default: from the seed generator); `core_gradient` as in
+        `rollout`."""
         if hidden is None:
             # h_0 is the same zero vector for every episode, so the first location mean and
             # baseline are too: computed once, on one row, and broadcast to the batch.
@@ -326,7 +331,7 @@ class RecurrentAttentionModel(keras.Model):
             baseline = keras.ops.broadcast_to(self.baseline_network(zero), (batch,))
         else:
             stopped = keras.ops.stop_gradient(hidden)
-            mean = self.location_network(self._policy_input(hidden, stopped))
+            mean = self.location_network(self._policy_input(hidden, stopped, core_gradient))
             baseline = self.baseline_network(stopped)
         if sample:
             if noise is None:
@@ -337,15 +342,19 @@ class RecurrentAttentionModel(keras.Model):
         log_prob = gaussian_log_prob(location, mean, std)
         return keras.ops.clip(location, -1.0, 1.0), mean, log_prob, baseline
 
-    def _policy_input(self, hidden, stopped):
+    def _policy_input(self, hidden, stopped, scale=None):
         """What the location network reads: h_{t-1}, through which REINFORCE reaches the core and
         glimpse networks only with policy_trains_core (the Torch reference, and the default), and
-        then scaled by policy_core_gradient (the forward value is h_{t-1} either way)."""
+        then scaled by `scale` (default policy_core_gradient; the forward value is h_{t-1} either
+        way)."""
         if not self.config.policy_trains_core:
             return stopped
-        scale = self.config.policy_core_gradient
-        if scale == 1.0:
-            return hidden
+        scale = self.config.policy_core_gradient if scale is None else scale
+        if isinstance(scale, (int, float)):
+            if scale == 1.0:
+                return hidden
+        else:
+            scale = keras.ops.cast(scale, hidden.dtype)
         return stopped + scale * (hidden - stopped)
 
     def _look(self, images, table, location, state):
@@ -356,7 +365,7 @@ class RecurrentAttentionModel(keras.Model):
         return self.core_network(features, state)
 
     def play(self, games, environment, training=False, sample=None, sample_actions=None,
-             std=None):
+             std=None, core_gradient=None):
         """Plays one game per row of `games` (starting states, see ram/catch.py) in
         `environment`: each frame a glimpse of the current screen, then a game action from the
         action network on the new core state, `a_t ~ softmax(ActionNetwork(h_t))` (sampled in
@@ -365,7 +374,8 @@ class RecurrentAttentionModel(keras.Model):
 
         Returns a dict: `rewards` `[B]` (1 for a catch), `actions` `[B, T]`, `action_log_probs`
         `[B, T]`, `action_entropies` `[B, T]` (of the action policy), `balls` `[B, T]` (the ball's column in each frame), and `locations`, `means`,
-        `log_probs`, `baselines` `[B, T, ...]` as `rollout` returns them. `std` as in `rollout`.
+        `log_probs`, `baselines` `[B, T, ...]` as `rollout` returns them. `std` and
+        `core_gradient` as in `rollout`.
         """
         sample = training if sample is None else sample
         std = self.config.location_std if std is None else std
@@ -380,7 +390,7 @@ class RecurrentAttentionModel(keras.Model):
             screens = environment.render(games, frame)
             table = glimpse.summed_area_table(screens) if self.config.num_scales > 1 else None
             location, mean, log_prob, baseline = self._next_location(
-                hidden, batch, sample, std, std)
+                hidden, batch, sample, std, std, core_gradient=core_gradient)
             hidden, state = self._look(screens, table, location, state)
             logits = self.action_network(hidden)
             if sample_actions:

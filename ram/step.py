@@ -116,6 +116,12 @@ class Trainer:
             self.location_std = (tf.Variable(config.initial_location_std, dtype=tf.float32,
                                              trainable=False, name="location_std")
                                  if config.initial_location_std > 0 else None)
+            # The share of the glimpse policy's gradient that reaches the core this epoch when
+            # it warms up (`policy_core_gradient_warmup`, set by `start_epoch`); None: the
+            # config's `policy_core_gradient`, a constant in the step.
+            self.core_gradient = (tf.Variable(0.0, dtype=tf.float32, trainable=False,
+                                              name="policy_core_gradient")
+                                  if config.policy_core_gradient_warmup > 0 else None)
         self.eval_step = tf.function(self._eval_step, jit_compile=config.jit_compile)
         if strategy is None:
             self._one_step = self._train_step
@@ -135,7 +141,7 @@ class Trainer:
         `noise` as `RecurrentAttentionModel.rollout` takes it (default: its seed generator's)."""
         if self.environment is not None:
             outputs = self.model.play(images, self.environment, training=True,
-                                      std=self.location_std)
+                                      std=self.location_std, core_gradient=self.core_gradient)
             return losses.game_loss(outputs, self.config)
         images = rollout.as_model_input(images)
         # M episodes of each image, each with its own location noise (tfRAM's Monte Carlo M):
@@ -144,7 +150,7 @@ class Trainer:
         if episodes > 1:
             labels = tf.repeat(labels, episodes, axis=0)
         outputs = self.model.rollout(images, training=True, episodes=episodes, noise=noise,
-                                     std=self.location_std)
+                                     std=self.location_std, core_gradient=self.core_gradient)
         return losses.hybrid_loss(outputs, labels, self.config)
 
     def _train_step(self, images, labels):
@@ -248,12 +254,17 @@ class Trainer:
 
     def start_epoch(self, epoch):
         """Sets what the step changes epoch by epoch: the location policy's std, linear from
-        `initial_location_std` at the first epoch to `location_std` at the last."""
+        `initial_location_std` at the first epoch to `location_std` at the last, and the core's
+        share of the glimpse policy's gradient, linear from 0 at the first epoch to
+        `policy_core_gradient` at epoch `policy_core_gradient_warmup` + 1."""
+        config = self.config
         if self.location_std is not None:
-            config = self.config
             progress = (epoch - 1) / max(1, config.epochs - 1)
             self.location_std.assign(config.initial_location_std + progress * (
                 config.location_std - config.initial_location_std))
+        if self.core_gradient is not None:
+            progress = min(1.0, (epoch - 1) / config.policy_core_gradient_warmup)
+            self.core_gradient.assign(progress * config.policy_core_gradient)
 
     def reset_metrics(self):
         for tracker in self.metrics.values():

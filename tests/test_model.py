@@ -163,11 +163,11 @@ def test_gaussian_log_prob_matches_the_formula():
     assert float(model_module.gaussian_log_prob(sample, mean, std)[0]) == pytest.approx(expected, 1e-5)
 
 
-def _loss_gradients(model, loss_name, images, labels, noise=None):
+def _loss_gradients(model, loss_name, images, labels, noise=None, core_gradient=None):
     """`(outputs, {variable path: gradient})` of one loss term over a training rollout; variables
     the term does not reach are left out."""
     with tf.GradientTape() as tape:
-        outputs = model.rollout(images, training=True, noise=noise)
+        outputs = model.rollout(images, training=True, noise=noise, core_gradient=core_gradient)
         loss = losses.hybrid_loss(outputs, labels, config_module.LossConfig())[loss_name]
     gradients = tape.gradient(loss, model.trainable_variables)
     return outputs, {variable.path: gradient for variable, gradient
@@ -199,22 +199,29 @@ def test_each_loss_reaches_only_its_own_networks(policy_trains_core, reinforce_r
     assert reached["baseline_loss"] == {"baseline_network"}
 
 
-def _reinforce_gradients(policy_core_gradient, images, labels, noise, weights=None):
+def _reinforce_gradients(policy_core_gradient, images, labels, noise, weights=None,
+                         core_gradient=None):
     model = model_module.RecurrentAttentionModel(
         small_config(policy_core_gradient=policy_core_gradient), seed=3)
     if weights is not None:
         model.rollout(images)  # Builds the layers.
         model.set_weights(weights)
-    outputs, gradients = _loss_gradients(model, "reinforce", images, labels, noise)
+    outputs, gradients = _loss_gradients(model, "reinforce", images, labels, noise, core_gradient)
     return model.get_weights(), outputs, gradients
 
 
-def test_policy_core_gradient_scales_only_what_reinforce_sends_into_the_core():
+# The share comes from the config, or (as the trainer's warm-up passes it) from a variable that
+# overrides the config's.
+@pytest.mark.parametrize("config_share, variable_share", [(0.25, None), (1.0, 0.25)])
+def test_policy_core_gradient_scales_only_what_reinforce_sends_into_the_core(config_share,
+                                                                            variable_share):
     images = tf.random.uniform((8, 28, 28, 1), seed=5)
     labels = tf.constant(np.arange(8) % 10)
     noise = tf.random.normal((8, small_config().num_glimpses, 2), seed=6)
     weights, full_outputs, full = _reinforce_gradients(1.0, images, labels, noise)
-    _, outputs, scaled = _reinforce_gradients(0.25, images, labels, noise, weights)
+    variable = None if variable_share is None else tf.Variable(variable_share)
+    _, outputs, scaled = _reinforce_gradients(config_share, images, labels, noise, weights,
+                                              variable)
     # The same episodes: the scale changes gradients only, never a forward value.
     for name in ("locations", "log_probs", "logits"):
         np.testing.assert_array_equal(outputs[name].numpy(), full_outputs[name].numpy())

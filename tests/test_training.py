@@ -170,6 +170,17 @@ def test_the_location_std_anneals_epoch_by_epoch_into_the_samples_and_their_log_
     assert step.Trainer(tiny_config(), seed=0, steps_per_epoch=1).location_std is None
 
 
+def test_the_core_gradient_share_warms_up_epoch_by_epoch():
+    config = tiny_config(policy_trains_core=True, policy_core_gradient=0.5,
+                         policy_core_gradient_warmup=2, epochs=4)
+    trainer = step.Trainer(config, seed=0, steps_per_epoch=1)
+    for epoch, share in ((1, 0.0), (2, 0.25), (3, 0.5), (4, 0.5)):
+        trainer.start_epoch(epoch)
+        assert float(trainer.core_gradient.numpy()) == pytest.approx(share)
+    # Without a warm-up the step keeps the config's constant.
+    assert step.Trainer(tiny_config(), seed=0, steps_per_epoch=1).core_gradient is None
+
+
 def test_hybrid_loss_against_hand_computed_values():
     import tensorflow as tf
     config = tiny_config(reinforce_weight=0.5, baseline_weight=2.0)
