@@ -350,12 +350,9 @@ class RecurrentAttentionModel(keras.Model):
         if not self.config.policy_trains_core:
             return stopped
         scale = self.config.policy_core_gradient if scale is None else scale
-        if isinstance(scale, (int, float)):
-            if scale == 1.0:
-                return hidden
-        else:
-            scale = keras.ops.cast(scale, hidden.dtype)
-        return stopped + scale * (hidden - stopped)
+        if isinstance(scale, (int, float)) and scale == 1.0:
+            return hidden
+        return stopped + keras.ops.cast(scale, hidden.dtype) * (hidden - stopped)
 
     def _look(self, images, table, location, state):
         """One glimpse at `location` through the glimpse and core networks: `(h_t, state)`."""
