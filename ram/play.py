@@ -25,19 +25,24 @@ def environment_for(config):
     return catch.Catch(config.image_size, config.paddle_width)
 
 
-def centre_by_frame(locations, balls, config):
-    """Per frame, the fraction of games whose ball lay inside the finest patch (`patch_size`
-    square) of that frame's glimpse: `[T]` from `locations` `[N, T, 2]` and `balls` `[N, T]`
-    (columns); the ball's row is the frame number."""
+def ball_inside(locations, balls, config):
+    """`[N, T]` bools: whether each game's ball lay inside the finest patch (`patch_size` square)
+    of each frame's glimpse, from `locations` `[N, T, 2]` and `balls` `[N, T]` (columns); the
+    ball's row is the frame number."""
     count, frames = locations.shape[:2]
     # The finest patch's (row, col) corners, snapped by the retina's own rule.
     corner = glimpse.patch_corners(np.reshape(locations, (-1, 2)), config.image_size,
                                    config.image_size, config.patch_size,
                                    config.unit_pixels).numpy().reshape(count, frames, 2)
     rows = np.arange(frames)[None, :]
-    inside = ((balls >= corner[..., 1]) & (balls < corner[..., 1] + config.patch_size)
-              & (rows >= corner[..., 0]) & (rows < corner[..., 0] + config.patch_size))
-    return inside.mean(axis=0)
+    return ((balls >= corner[..., 1]) & (balls < corner[..., 1] + config.patch_size)
+            & (rows >= corner[..., 0]) & (rows < corner[..., 0] + config.patch_size))
+
+
+def centre_by_frame(locations, balls, config):
+    """Per frame `[T]`, the fraction of games whose ball lay inside the finest patch
+    (`ball_inside`)."""
+    return ball_inside(locations, balls, config).mean(axis=0)
 
 
 class Player:

@@ -81,6 +81,52 @@ def test_the_ball_in_the_finest_patch_frame_by_frame_against_hand_worked_cases()
                                   [0, 0, 0])
 
 
+def load_catch_credit():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "tools" / "catch_credit.py"
+    spec = importlib.util.spec_from_file_location("catch_credit", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_what_the_reward_pays_a_glimpse_against_hand_worked_values():
+    credit = load_catch_credit()
+    config = config_module.config_from_module_name("run_catch")  # 24x24, unit 12, patch 6, std 0.1.
+    # One frame (the ball on row 0), two games, both policies' means at (0, -1): a patch on columns
+    # 9..14 and rows -3..2. Game A looked one std to the right (columns 10..15) and caught its ball
+    # in column 12; game B looked at the mean and missed its ball in column 20. Baselines 0.5.
+    outputs = {"rewards": np.array([1.0, 0.0]), "baselines": np.array([[0.5], [0.5]]),
+               "means": np.array([[[0.0, -1.0]], [[0.0, -1.0]]]),
+               "locations": np.array([[[0.1, -1.0]], [[0.0, -1.0]]]),
+               "balls": np.array([[12], [20]])}
+    # A's ball at (12.5 - 12) / 12 and (0.5 - 12) / 12: 1/24 right of and 1/24 below its mean, so
+    # u = (1, 1) / sqrt 2, and its push is 0.5 * 0.1 / sqrt 2 / 0.01; B's sample is its mean: 0.
+    np.testing.assert_allclose(credit.ball_locations(outputs["balls"][:1], config),
+                               [[[0.5 / 12, -11.5 / 12]]])
+    figures = credit.credit_by_frame(outputs, config)
+    push = 0.5 * 0.1 / np.sqrt(2) / 0.01
+    np.testing.assert_allclose(figures["inside"], [0.5])
+    np.testing.assert_allclose(figures["catch_if_inside"], [1.0])
+    np.testing.assert_allclose(figures["catch_if_outside"], [0.0])
+    np.testing.assert_allclose(figures["advantage"], [0.5])
+    np.testing.assert_allclose(figures["push"], [push / 2])
+    np.testing.assert_allclose(figures["push_error"], [push / 2 / np.sqrt(2)])
+
+
+def test_a_blanked_scale_is_zero_in_every_glimpse_and_the_others_are_unchanged():
+    credit = load_catch_credit()
+    config = config_module.config_from_module_name("run_catch")
+    screens = RULES.render(one_game(12.0, 0.0), 12)
+    location = tf.constant([[0.05, 0.05]])
+    whole = model_module.RecurrentAttentionModel(config, seed=0).glimpse(screens, location).numpy()
+    patches = credit.blanked(model_module.RecurrentAttentionModel(config, seed=0), 0).glimpse(
+        screens, location).numpy()
+    assert whole[:, 0].max() == 1.0 and not patches[:, 0].any()  # The ball was in the 6x6 patch.
+    np.testing.assert_array_equal(patches[:, 1:], whole[:, 1:])
+
+
 def test_the_ball_speed_curriculum_rises_from_half_to_the_full_speed():
     config = config_module.config_from_module_name("run_catch").with_overrides(
         ["games_per_epoch=2000", "validation_size=1000", "ball_speed_curriculum=4"])
