@@ -4,7 +4,9 @@ The project is installed (`pip install -e .`, the last line of requirements.txt)
 from anywhere.
 """
 
+import importlib.util
 import os
+import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -20,6 +22,15 @@ from ram import config as config_module  # noqa: E402
 
 # The run modules of the paper's MNIST tasks (run_images.py needs data of its own).
 MNIST_RUN_MODULES = [name for name in config_module.run_module_names() if name != "run_images"]
+
+
+def load_tool(name):
+    """The module of `tools/<name>.py` (the tools are scripts, not part of the package)."""
+    path = pathlib.Path(__file__).resolve().parent.parent / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_config(**overrides):

@@ -12,6 +12,8 @@ from ram import losses
 from ram import model as model_module
 from ram import play
 
+from conftest import load_tool
+
 RULES = catch.Catch(size=24, paddle_width=2)
 
 
@@ -81,18 +83,8 @@ def test_the_ball_in_the_finest_patch_frame_by_frame_against_hand_worked_cases()
                                   [0, 0, 0])
 
 
-def load_catch_credit():
-    import importlib.util
-    import pathlib
-    path = pathlib.Path(__file__).resolve().parent.parent / "tools" / "catch_credit.py"
-    spec = importlib.util.spec_from_file_location("catch_credit", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_what_the_reward_pays_a_glimpse_against_hand_worked_values():
-    credit = load_catch_credit()
+    credit = load_tool("catch_credit")
     config = config_module.config_from_module_name("run_catch")  # 24x24, unit 12, patch 6, std 0.1.
     # One frame (the ball on row 0), two games, both policies' means at (0, -1): a patch on columns
     # 9..14 and rows -3..2. Game A looked one std to the right (columns 10..15) and caught its ball
@@ -116,7 +108,7 @@ def test_what_the_reward_pays_a_glimpse_against_hand_worked_values():
 
 
 def test_a_blanked_scale_is_zero_in_every_glimpse_and_the_others_are_unchanged():
-    credit = load_catch_credit()
+    credit = load_tool("catch_credit")
     config = config_module.config_from_module_name("run_catch")
     screens = RULES.render(one_game(12.0, 0.0), 12)
     location = tf.constant([[0.05, 0.05]])

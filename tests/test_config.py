@@ -7,6 +7,8 @@ import pytest
 from ram import config as config_module
 from ram.config import Config, ConfigError
 
+from conftest import load_tool
+
 
 def test_defaults_are_valid_and_round_trip_through_a_dict():
     config = Config().validate()
@@ -92,11 +94,8 @@ def test_run_scripts_state_only_what_their_task_changes(name):
 def test_readme_tables_are_current():
     """The README's results table and docs/config.md's reference are what
     tools/update_readme.py makes."""
-    import importlib.util
     root = pathlib.Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location("update_readme", root / "tools" / "update_readme.py")
-    update_readme = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(update_readme)
+    update_readme = load_tool("update_readme")
     for path in (root / "README.md", root / "docs" / "config.md"):
         text = path.read_text()
         assert update_readme.updated(text) == text, (
