@@ -74,6 +74,11 @@ def blanked(model, scale):
     return model
 
 
+def percent(value):
+    """A catch rate as `95.58%`, or a dash where no game counted (NaN: every ball in, or none)."""
+    return "   -  " if np.isnan(value) else f"{100 * value:6.2f}%"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -95,10 +100,9 @@ def main(argv=None):
           f"caught {100 * outputs['rewards'].mean():.2f}%")
     print("frame    in  P(catch|in)  P(catch|out)   |A|     push (s.e.)")
     for t in range(len(figures["inside"])):
-        catch_in = figures["catch_if_inside"][t]
         print(f"{t:5d} {100 * figures['inside'][t]:5.1f}%  "
-              f"{'   -  ' if np.isnan(catch_in) else f'{100 * catch_in:6.2f}%'}      "
-              f"{100 * figures['catch_if_outside'][t]:6.2f}%   {figures['advantage'][t]:.3f}  "
+              f"{percent(figures['catch_if_inside'][t])}      "
+              f"{percent(figures['catch_if_outside'][t])}   {figures['advantage'][t]:.3f}  "
               f"{figures['push'][t]:+.3f} ({figures['push_error'][t]:.3f})")
     for scale in range(config.num_scales):
         side = config.patch_size * config.scale_factor ** scale
