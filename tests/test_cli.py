@@ -210,6 +210,23 @@ def test_evaluate_refuses_weights_of_another_architecture(trained, tmp_path):
                        "another architecture")
 
 
+def test_evaluate_takes_the_set_values_the_weights_were_trained_with(trained, tmp_path):
+    from ram import config as config_module
+    from ram import model as model_module
+    from ram import storage
+    saved = json.loads((trained / "run_0" / "network.json").read_text())
+    (tmp_path / "network.json").write_text(json.dumps({**saved, "glimpse_hidden": 48}))
+    narrow = model_module.RecurrentAttentionModel(
+        config_module.Config.from_dict({**saved, "glimpse_hidden": 48}), seed=0)
+    storage.save_weights(narrow, tmp_path / "network.h5")
+    weights = tmp_path / "network.h5"
+    assert_clean_error(run("evaluate.py", "run_mnist", weights, "--no-accuracy", "--images", "0"),
+                       "glimpse_hidden: run_mnist has 128, the weights 48", "give the same --set")
+    result = run("evaluate.py", "run_mnist", weights, "--no-accuracy", "--images", "0",
+                 "--set", "glimpse_hidden=48")
+    assert result.returncode == 0, result.stderr
+
+
 def test_plot_handles_one_run_several_runs_and_bad_files(trained, tmp_path):
     result = run("plot.py", trained / "run_0" / "results.json", "--output", tmp_path / "one.png")
     assert result.returncode == 0 and (tmp_path / "one.png").stat().st_size > 10000

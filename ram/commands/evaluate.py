@@ -6,7 +6,8 @@
     python evaluate.py run_catch results/run_catch/run_0/network.h5 --images 4
 
 Rebuilds the model from the config saved beside the weights (network.json), or loads a
-model.keras, checks it against the named config module, reports the test accuracy (deterministic locations; with --samples M, also the
+model.keras, checks it against the named config module (with the --set values the weights were
+trained with, if any), reports the test accuracy (deterministic locations; with --samples M, also the
 mean of M sampled episodes' class probabilities; with --foveation, where the glimpses land against
 where each test digit was pasted), and writes pictures of --images N test images into --output:
 
@@ -52,6 +53,8 @@ def parse_args(argv):
     parser.add_argument("--data", help="the MNIST tasks: an .npz in Keras layout (default: "
                         "data/mnist.npz); run_images: the images it was trained on")
     parser.add_argument("--no-accuracy", action="store_true", help="skip the test-set accuracy")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config value the weights were trained with by --set (repeatable)")
     return parser.parse_args(argv)
 
 
@@ -66,7 +69,8 @@ def check_agreement(named, saved, name):
     if differences:
         listed = ", ".join(f"{field}: {name} has {a!r}, the weights {b!r}"
                            for field, a, b in differences)
-        raise config_module.ConfigError(f"the weights do not match config {name} ({listed})")
+        raise config_module.ConfigError(f"the weights do not match config {name} ({listed}); "
+                                        "if they were trained with --set, give the same --set")
 
 
 def main(argv=None):
@@ -74,7 +78,7 @@ def main(argv=None):
     try:
         if args.images < 0 or args.samples < 0:
             raise config_module.ConfigError("--images and --samples must be 0 or more")
-        named = config_module.config_from_module_name(args.config)
+        named = config_module.config_from_module_name(args.config).with_overrides(args.set)
         if not pathlib.Path(args.weights).is_file():
             raise storage.StorageError(f"weights file {args.weights} does not exist")
         config = runs.saved_config(args.weights, named)
