@@ -214,12 +214,11 @@ def test_evaluate_takes_the_set_values_the_weights_were_trained_with(trained, tm
     from ram import config as config_module
     from ram import model as model_module
     from ram import storage
-    saved = json.loads((trained / "run_0" / "network.json").read_text())
-    (tmp_path / "network.json").write_text(json.dumps({**saved, "glimpse_hidden": 48}))
-    narrow = model_module.RecurrentAttentionModel(
-        config_module.Config.from_dict({**saved, "glimpse_hidden": 48}), seed=0)
-    storage.save_weights(narrow, tmp_path / "network.h5")
+    narrow = {**json.loads((trained / "run_0" / "network.json").read_text()), "glimpse_hidden": 48}
+    (tmp_path / "network.json").write_text(json.dumps(narrow))
     weights = tmp_path / "network.h5"
+    storage.save_weights(model_module.RecurrentAttentionModel(
+        config_module.Config.from_dict(narrow), seed=0), weights)
     assert_clean_error(run("evaluate.py", "run_mnist", weights, "--no-accuracy", "--images", "0"),
                        "glimpse_hidden: run_mnist has 128, the weights 48", "give the same --set")
     result = run("evaluate.py", "run_mnist", weights, "--no-accuracy", "--images", "0",
