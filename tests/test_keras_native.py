@@ -23,9 +23,10 @@ from conftest import MNIST_RUN_MODULES, tiny_config
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name", MNIST_RUN_MODULES)
-def test_a_keras_file_round_trips_every_task_to_equal_outputs(tmp_path, name):
-    config = config_module.config_from_module_name(name)
+@pytest.mark.parametrize("name, overrides", [(name, []) for name in MNIST_RUN_MODULES]
+                         + [("run_translated_mnist", ["glimpse_conv_filters=4"])])
+def test_a_keras_file_round_trips_every_task_to_equal_outputs(tmp_path, name, overrides):
+    config = config_module.config_from_module_name(name).with_overrides(overrides)
     model = model_module.RecurrentAttentionModel(config, seed=3)
     images = np.random.default_rng(0).integers(0, 256, (4, config.image_size, config.image_size,
                                                         1), dtype=np.uint8)

@@ -9,6 +9,7 @@ import tensorflow as tf
 from ram import config as config_module
 from ram import model as model_module
 from ram import losses
+from ram import storage
 from test_glimpse import reference_retina
 
 from conftest import MNIST_RUN_MODULES as RUN_MODULES
@@ -271,3 +272,54 @@ def test_patch_normalizations_against_numpy(normalization):
     np.testing.assert_allclose(model.glimpse(images, locations).numpy(), expected, atol=1e-5)
     np.testing.assert_allclose(model.glimpse(images, locations, normalize=False).numpy(), raw,
                                atol=1e-5)
+
+
+def reference_conv_features(network, patches):
+    """`GlimpseNetwork.features` with convolutions, in NumPy loops: each scale's patch through a 3x3
+    convolution (zero padding), ReLU and 2x2 max-pooling (an odd side keeps its last row and column
+    as a pool of its own), twice."""
+    batch, scales = patches.shape[:2]
+    maps = patches.reshape(batch * scales, *patches.shape[2:])
+    for convolution in network.convolutions:
+        kernel, bias = convolution.kernel.numpy(), convolution.bias.numpy()
+        count, side, _, _ = maps.shape
+        padded = np.pad(maps, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        out = np.zeros((count, side, side, kernel.shape[-1]), np.float32)
+        for row in range(side):
+            for col in range(side):
+                window = padded[:, row:row + 3, col:col + 3, :]
+                out[:, row, col] = np.einsum("nijc,ijcf->nf", window, kernel) + bias
+        out = np.maximum(out, 0.0)
+        pooled_side = -(-side // 2)
+        maps = np.stack([np.stack([out[:, 2 * r:2 * r + 2, 2 * c:2 * c + 2].max(axis=(1, 2))
+                                   for c in range(pooled_side)], 1) for r in range(pooled_side)], 1)
+    return maps.reshape(batch, -1)
+
+
+def test_convolutional_glimpse_features_match_a_numpy_reference(tmp_path):
+    # Patch side 6: 6 -> 3 after the first pooling, 3 -> 2 after the second (the odd case).
+    config = small_config(dataset="images", num_classes=3, num_scales=2, patch_size=6, channels=3,
+                          image_size=24, unit_pixels=6.0, glimpse_conv_filters=2)
+    model = model_module.RecurrentAttentionModel(config, seed=0)
+    network = model.glimpse_network
+    assert [c.filters for c in network.convolutions] == [2, 4]
+    assert network.glimpse_dense.kernel.shape == (2 * 2 * 2 * 4, config.glimpse_hidden)
+    rng = np.random.default_rng(4)
+    for convolution in network.convolutions:
+        convolution.bias.assign(rng.normal(0.0, 0.3, convolution.bias.shape).astype(np.float32))
+    patches = rng.normal(0.0, 1.0, (3, 2, 6, 6, 3)).astype(np.float32)
+    np.testing.assert_allclose(network.features(patches).numpy(),
+                               reference_conv_features(network, patches), rtol=1e-5, atol=1e-5)
+    # Without convolutions W reads the raw pixels, and no convolution weights exist.
+    plain = model_module.RecurrentAttentionModel(small_config(num_scales=2), seed=0)
+    assert not plain.glimpse_network.convolutions
+    assert not any("conv" in path for path in plain.weight_dict())
+    # network.h5 round trip: the config stored with the weights rebuilds the convolutions.
+    path = tmp_path / "network.h5"
+    storage.save_weights(model, path)
+    stored = config_module.as_model_config(storage.read_weights_config(path))
+    assert stored.glimpse_conv_filters == 2
+    rebuilt = model_module.RecurrentAttentionModel(stored, seed=0)
+    storage.load_weights(rebuilt, path)
+    np.testing.assert_array_equal(rebuilt.glimpse_network.features(patches).numpy(),
+                                  network.features(patches).numpy())
