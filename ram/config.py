@@ -148,7 +148,7 @@ class ModelConfig(_Section):
     unit_pixels: float = 13.0  # Pixels from the image centre to a location coordinate of +/-1; own images: 0 = by rule.
     glimpse_normalization: str = "none"  # "none" (the paper); "patch_mean": each patch less its mean per channel; "patch_contrast": the absolute value of that; "block_sum": coarse scales sum their blocks.
     glimpse_hidden: int = 128  # Units of h_g = relu(W(rho)).
-    glimpse_conv_filters: int = 0  # 0: W reads the raw patches (the paper); N: two 3x3 convolutions (N, 2N filters, each ReLU and 2x2 max-pool, shared by the scales) first.
+    glimpse_conv_filters: int = 0  # 0: W reads the raw patches (the paper); N: two 3x3 convolutions (N, 2N filters, each ReLU and 2x2 max-pool, shared by the scales) first; on CPUs train it with jit_compile=False (benchmarks/glimpse_network.py).
     location_hidden: int = 128  # Units of h_l = relu(W(l)).
     glimpse_size: int = 256  # Units of the glimpse representation g = relu(W(h_g) + W(h_l)).
     core_size: int = 256  # Units of the core state h_t.
