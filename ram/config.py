@@ -190,8 +190,8 @@ class ModelConfig(_Section):
             _choice("channels", self.channels, CHANNELS)
         _at_least(self, 1, "scale_factor", "glimpse_hidden", "location_hidden", "glimpse_size",
                   "core_size", "num_glimpses")
-        _at_least(self, 0, "glimpse_conv_filters", "location_network_hidden", "image_size", "patch_size", "num_scales",
-                  "num_classes")
+        _at_least(self, 0, "glimpse_conv_filters", "location_network_hidden", "image_size",
+                  "patch_size", "num_scales", "num_classes")
         if self.num_classes == 1:
             raise ConfigError(f"num_classes must be at least 2, got {self.num_classes}")
         _not_negative(self, "unit_pixels", "policy_core_gradient")
