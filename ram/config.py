@@ -261,7 +261,7 @@ class RuntimeConfig(_Section):
     runs: int = 3  # Independent training runs started by main().
     seed: int = 0  # Seed of the first run; run i uses seed + i.
     test_samples: int = 10  # Also report the test accuracy of the mean of this many sampled episodes; 0 = off.
-    jit_compile: bool = True  # Compile the train and eval steps with XLA (faster on CPU).
+    jit_compile: bool = True  # Compile the train and eval steps with XLA (faster on CPU, except with glimpse_conv_filters).
     steps_per_execution: int = 10  # Train steps per call of the compiled step (a loop inside it; same weights).
     distribute: str = "none"  # "none" (one device), "mirrored" (the local GPUs or CPUs), "multiworker" (TF_CONFIG's cluster).
     worker_timeout: int = 120  # multiworker: seconds a worker waits for the others before it gives up.
