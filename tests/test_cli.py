@@ -32,7 +32,8 @@ def assert_clean_error(result, *fragments):
                             "benchmarks/throughput.py", "benchmarks/retina.py",
                             "benchmarks/image_loading.py", "tools/results_table.py",
                             "tools/make_colour_mnist.py", "tools/update_readme.py",
-                            "tools/local_cluster.py", "tools/catch_credit.py"])
+                            "tools/local_cluster.py", "tools/catch_credit.py",
+                            "tools/colour_mnist_errors.py"])
 def test_every_script_answers_help(script):
     result = run(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout and not result.stderr

@@ -51,9 +51,15 @@ def paint(canvases, masks, colours, rows, cols):
         window[:] = window * (1 - mask) + colours[index] * mask
 
 
-def make(digits, sources, rng):
-    """uint8 `[n, CANVAS, CANVAS, 3]` canvases of `digits` with clutter cut from `sources`."""
+def make(digits, sources, rng, layout=None):
+    """uint8 `[n, CANVAS, CANVAS, 3]` canvases of `digits` with clutter cut from `sources`. A dict
+    `layout` receives where each canvas's ink lies: `digit` and `clutter`, `[n, CANVAS, CANVAS]`
+    masks (0-1) of the digit and of the clutter pieces (the brighter where two overlap); the
+    canvases are the same either way."""
     count = len(digits)
+    if layout is not None:
+        layout["digit"] = np.zeros((count, CANVAS, CANVAS), np.float32)
+        layout["clutter"] = np.zeros((count, CANVAS, CANVAS), np.float32)
     background = rng.integers(0, 256, (count, 3))
     canvases = np.broadcast_to(background[:, None, None, :].astype(np.float32),
                                (count, CANVAS, CANVAS, 3)).copy()
@@ -64,9 +70,20 @@ def make(digits, sources, rng):
                           for piece, (r, c) in zip(pieces, cut)]) / 255.0
         at = rng.integers(0, CANVAS - CLUTTER_SIZE + 1, (count, 2))
         paint(canvases, masks, contrasting_colours(background, rng), at[:, 0], at[:, 1])
+        if layout is not None:
+            _mark(layout["clutter"], masks, at)
     at = rng.integers(0, CANVAS - 28 + 1, (count, 2))
     paint(canvases, digits / 255.0, contrasting_colours(background, rng), at[:, 0], at[:, 1])
+    if layout is not None:
+        _mark(layout["digit"], digits / 255.0, at)
     return np.round(canvases).astype(np.uint8)
+
+
+def _mark(layer, masks, at):
+    size = masks.shape[1]
+    for index, (row, col) in enumerate(at):
+        window = layer[index, row:row + size, col:col + size]
+        window[:] = np.maximum(window, masks[index])
 
 
 def write(folder, images, labels, progress):

@@ -1,0 +1,143 @@
+"""Where a colour MNIST model's test errors lie: on digits that clutter touches, or on clear ones.
+
+    python tools/colour_mnist_errors.py \\
+        results/run_images_colour_mnist_conv16_90/run_1/network.h5 --data output/colour_mnist
+
+A lab-notes measurement for the demonstration set of tools/make_colour_mnist.py. It remakes that
+set's test canvases from the bundled MNIST (the same seed gives the same pixels), checks them
+against the PNG files in `--data`/test, and keeps where each canvas's ink lies: the digit's and
+the three clutter pieces'. Then it classifies every test image with one deterministic episode (and
+with `--samples M`, the mean of M sampled episodes) and prints the accuracy by how many clutter
+pixels lie within REACH pixels of the digit's ink: the clutter the 8x8 pieces put on or against the
+digit's strokes, where the digit itself is painted on top.
+"""
+
+import argparse
+import pathlib
+import sys
+
+import cv2
+import numpy as np
+
+from ram import data as data_module
+from ram import images as images_module
+from ram import runs
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import make_colour_mnist  # noqa: E402  (a script beside this one, not a package module)
+
+INK = 0.25  # A pixel is ink where its mask (0-1) reaches a quarter.
+REACH = 2  # Clutter "touches" the digit within this many pixels (on both axes) of its ink.
+# Bands of touching clutter pixels in the report: (label, fewest, most).
+BANDS = (("0", 0, 0), ("1-9", 1, 9), ("10-29", 10, 29), ("30 or more", 30, np.inf))
+
+
+def touching(digit, clutter, ink=INK, reach=REACH):
+    """Per image, the clutter ink pixels within `reach` pixels (rows and columns) of the digit's
+    ink: `digit` and `clutter` are `[n, H, W]` masks (0-1)."""
+    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    near = np.stack([cv2.dilate((mask >= ink).astype(np.uint8), kernel) for mask in digit]) > 0
+    return (near & (clutter >= ink)).sum(axis=(1, 2))
+
+
+def test_canvases(folder):
+    """`(files, labels, canvases, layout)` of the test split in `folder` with the canvases and
+    ink that make_colour_mnist.py made for those files; DataError where the folder is not that
+    set."""
+    test = pathlib.Path(folder) / "test"
+    if not test.is_dir():
+        raise data_module.DataError(f"{folder} has no test/ folder: give the folder that "
+                                    "tools/make_colour_mnist.py wrote")
+    files = sorted(path for path in test.glob("*/*") if path.is_file())
+    if not files:
+        raise data_module.DataError(f"{test} holds no images in class folders: give the folder "
+                                    "that tools/make_colour_mnist.py wrote")
+    for path in files:
+        if not (path.parent.name.isdigit() and path.stem.isdigit() and path.suffix == ".png"):
+            raise data_module.DataError(f"{path} is not named as make_colour_mnist.py names its "
+                                        "files (test/<digit>/<index>.png)")
+    labels = [int(path.parent.name) for path in files]
+    indices = [int(path.stem) for path in files]
+    _, _, x_test, y_test, _ = data_module.load_mnist()
+    count = len(files)  # A --limit N set holds the first N digits, drawn for N.
+    indices = np.array(indices)
+    if indices.max() >= count or (y_test[indices] != labels).any():
+        raise data_module.DataError(f"the files in {test} are not the {count} test digits that "
+                                    "make_colour_mnist.py writes")
+    layout = {}
+    canvases = make_colour_mnist.make(x_test[:count], x_test[:count],
+                                      np.random.default_rng(make_colour_mnist.SEEDS["test"]),
+                                      layout)
+    return files, np.array(labels), canvases[indices], {key: value[indices]
+                                                        for key, value in layout.items()}
+
+
+def read_checked(files, canvases, config):
+    """The test files as the model reads them; DataError if any differs from its remade canvas."""
+    pixels = np.stack([images_module.read_image(path, config.image_size, config.channels)
+                       for path in files])
+    differs = np.flatnonzero((pixels != canvases).any(axis=(1, 2, 3)))
+    if len(differs):
+        raise data_module.DataError(f"{files[differs[0]]} (and {len(differs) - 1} more) differs "
+                                    "from what make_colour_mnist.py makes: not its colour MNIST")
+    return pixels
+
+
+def report(correct, contact):
+    """Lines of accuracy by band of touching clutter pixels, for each `{name: correct}`."""
+    lines = ["clutter pixels touching the digit | images | " + " | ".join(
+        f"accuracy, {name} (errors)" for name in correct)]
+    for label, low, high in BANDS + (("all", 0, np.inf),):
+        rows = (contact >= low) & (contact <= high)
+        cells = [f"{100 * right[rows].mean():.2f}% ({int((~right[rows]).sum())})" if rows.any()
+                 else "-" for right in correct.values()]
+        lines.append(f"{label} | {int(rows.sum())} ({100 * rows.mean():.1f}%) | "
+                     + " | ".join(cells))
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("weights", help="a colour MNIST run's network.h5")
+    parser.add_argument("--data", required=True,
+                        help="the folder tools/make_colour_mnist.py wrote (its test/ is used)")
+    parser.add_argument("--samples", type=int, default=0,
+                        help="also the mean of this many sampled episodes per image")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled episodes' noise")
+    args = parser.parse_args(argv)
+    try:
+        if args.samples < 0:
+            raise ValueError(f"--samples must be 0 or more, got {args.samples}")
+        config = runs.saved_config(args.weights)
+        if (config.image_size, config.channels) != (make_colour_mnist.CANVAS, 3):
+            raise ValueError(f"{args.weights} reads {config.image_size}x{config.image_size}x"
+                             f"{config.channels} images, not colour MNIST's "
+                             f"{make_colour_mnist.CANVAS}x{make_colour_mnist.CANVAS}x3")
+        if config.names() and config.names() != [str(digit) for digit in range(10)]:
+            raise ValueError(f"{args.weights} names its classes {config.class_names}, not the "
+                             "digits 0-9 of colour MNIST")
+        files, labels, canvases, layout = test_canvases(args.data)
+        pixels = read_checked(files, canvases, config)
+        # TensorFlow loads only once the arguments are known to be good.
+        from ram import rollout
+        from ram.backend import keras
+        model = rollout.load_trained(args.weights, config)
+    except ValueError as error:
+        parser.exit(2, f"error: {error}\n")
+    model.seed_generator = keras.random.SeedGenerator(args.seed)
+    episodes = rollout.Rollout(model, config.eval_batch_size)
+    correct = {"one episode": episodes.probabilities(pixels).argmax(-1) == labels}
+    if args.samples:
+        correct[f"{args.samples} sampled"] = (
+            episodes.probabilities(pixels, args.samples).argmax(-1) == labels)
+    contact = touching(layout["digit"], layout["clutter"])
+    print(f"{args.weights}: {len(files)} test images of {args.data}; clutter touches a digit where "
+          f"its ink (mask >= {INK}) lies within {REACH} pixels of the digit's")
+    print("\n".join(report(correct, contact)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
