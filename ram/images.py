@@ -152,7 +152,7 @@ def load(path, config, progress=None):
         kept, held = stratified_split(labels, config.test_fraction, config.split_seed)
         test_files, test_labels = files[held], labels[held]
         files, labels = files[kept], labels[kept]
-    kept, held = _validation_split(labels, config)
+    kept, held = validation_split(labels, config)
 
     def decode(chosen):
         return _decode(chosen, size, channels, config.resize, progress)
@@ -249,7 +249,7 @@ def _facts(files, names):
             "num_classes": len(names), "class_names": list(names)}
 
 
-def _validation_split(labels, config):
+def validation_split(labels, config):
     """`(kept, held)` indices: the seeded, stratified validation share of the training images."""
     kept, held = stratified_split(labels, config.validation_fraction, config.split_seed + 1)
     if len(held) == 0 or len(kept) == 0:
@@ -258,7 +258,7 @@ def _validation_split(labels, config):
 
 
 def _split_validation(images, labels, test_images, test_labels, config):
-    kept, held = _validation_split(labels, config)
+    kept, held = validation_split(labels, config)
     return data_module.ArrayData(images[kept], labels[kept], images[held], labels[held],
                                  test_images, test_labels)
 

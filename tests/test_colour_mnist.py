@@ -71,17 +71,19 @@ def small_set(tmp_path_factory):
     return folder
 
 
-def test_the_remade_test_canvases_are_the_files_of_a_written_set(small_set):
-    files, labels, canvases, layout = errors.test_canvases(small_set)
-    _, _, _, y_test, _ = data_module.load_mnist()
-    assert len(files) == 30 and sorted(labels.tolist()) == sorted(y_test[:30].tolist())
+@pytest.mark.parametrize("part", ["test", "train"])
+def test_the_remade_canvases_are_the_files_of_a_written_set(small_set, part):
+    files, labels, canvases, layout = errors.canvases_of(small_set, part)
+    _, y_train, _, y_test, _ = data_module.load_mnist()
+    digit_labels = y_test if part == "test" else y_train
+    assert len(files) == 30 and sorted(labels.tolist()) == sorted(digit_labels[:30].tolist())
     config = config_module.Config(image_size=60, channels=3)
     np.testing.assert_array_equal(errors.read_checked(files, canvases, config), canvases)
     assert layout["digit"].shape == (30, 60, 60) and (layout["digit"].max(axis=(1, 2)) > 0.9).all()
 
 
 def test_a_folder_that_is_not_the_demonstration_set_is_refused(small_set, tmp_path):
-    files, _, canvases, _ = errors.test_canvases(small_set)
+    files, _, canvases, _ = errors.canvases_of(small_set)
     config = config_module.Config(image_size=60, channels=3)
     changed = canvases.copy()
     changed[3, 0, 0] += 1
@@ -92,6 +94,6 @@ def test_a_folder_that_is_not_the_demonstration_set_is_refused(small_set, tmp_pa
         cv2.imwrite(str(tmp_path / "photos" / "test" / name / "a.png"),
                     np.zeros((60, 60, 3), np.uint8))
     with pytest.raises(data_module.DataError, match="not named as make_colour_mnist.py"):
-        errors.test_canvases(tmp_path / "photos")
+        errors.canvases_of(tmp_path / "photos")
     with pytest.raises(data_module.DataError, match="has no test/ folder"):
-        errors.test_canvases(tmp_path)
+        errors.canvases_of(tmp_path)

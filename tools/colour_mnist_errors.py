@@ -9,7 +9,9 @@ against the PNG files in `--data`/test, and keeps where each canvas's ink lies: 
 the three clutter pieces'. Then it classifies every test image with one deterministic episode (and
 with `--samples M`, the mean of M sampled episodes) and prints the accuracy by how many clutter
 pixels lie within REACH pixels of the digit's ink: the clutter the 8x8 pieces put on or against the
-digit's strokes, where the digit itself is painted on top.
+digit's strokes, where the digit itself is painted on top. `--part train` does the same for the
+training folder, split as a run splits it into the images it trains on (as stored: without the
+run's shifts and colourings) and its validation images.
 """
 
 import argparse
@@ -40,36 +42,35 @@ def touching(digit, clutter, ink=INK, reach=REACH):
     return (near & (clutter >= ink)).sum(axis=(1, 2))
 
 
-def test_canvases(folder):
-    """`(files, labels, canvases, layout)` of the test split in `folder` with the canvases and
-    ink that make_colour_mnist.py made for those files; DataError where the folder is not that
-    set."""
-    test = pathlib.Path(folder) / "test"
-    if not test.is_dir():
-        raise data_module.DataError(f"{folder} has no test/ folder: give the folder that "
+def canvases_of(folder, part="test"):
+    """`(files, labels, canvases, layout)` of the `part` ("test" or "train") folder in `folder`,
+    files in the order the run scripts read them, with the canvases and ink that
+    make_colour_mnist.py made for those files; DataError where the folder is not that set."""
+    split = pathlib.Path(folder) / part
+    if not split.is_dir():
+        raise data_module.DataError(f"{folder} has no {part}/ folder: give the folder that "
                                     "tools/make_colour_mnist.py wrote")
-    files = sorted(path for path in test.glob("*/*") if path.is_file())
+    files = sorted(path for path in split.glob("*/*") if path.is_file())
     if not files:
-        raise data_module.DataError(f"{test} holds no images in class folders: give the folder "
+        raise data_module.DataError(f"{split} holds no images in class folders: give the folder "
                                     "that tools/make_colour_mnist.py wrote")
     for path in files:
         if not (path.parent.name.isdigit() and path.stem.isdigit() and path.suffix == ".png"):
             raise data_module.DataError(f"{path} is not named as make_colour_mnist.py names its "
-                                        "files (test/<digit>/<index>.png)")
-    labels = [int(path.parent.name) for path in files]
-    indices = [int(path.stem) for path in files]
-    _, _, x_test, y_test, _ = data_module.load_mnist()
+                                        f"files ({part}/<digit>/<index>.png)")
+    labels = np.array([int(path.parent.name) for path in files])
+    indices = np.array([int(path.stem) for path in files])
+    x_train, y_train, x_test, y_test, _ = data_module.load_mnist()
+    digits, digit_labels = (x_test, y_test) if part == "test" else (x_train, y_train)
     count = len(files)  # A --limit N set holds the first N digits, drawn for N.
-    indices = np.array(indices)
-    if indices.max() >= count or (y_test[indices] != labels).any():
-        raise data_module.DataError(f"the files in {test} are not the {count} test digits that "
+    if indices.max() >= count or (digit_labels[indices] != labels).any():
+        raise data_module.DataError(f"the files in {split} are not the {count} digits that "
                                     "make_colour_mnist.py writes")
     layout = {}
-    canvases = make_colour_mnist.make(x_test[:count], x_test[:count],
-                                      np.random.default_rng(make_colour_mnist.SEEDS["test"]),
-                                      layout)
-    return files, np.array(labels), canvases[indices], {key: value[indices]
-                                                        for key, value in layout.items()}
+    canvases = make_colour_mnist.make(digits[:count], digits[:count],
+                                      np.random.default_rng(make_colour_mnist.SEEDS[part]), layout)
+    return files, labels, canvases[indices], {key: value[indices]
+                                              for key, value in layout.items()}
 
 
 def read_checked(files, canvases, config):
@@ -103,6 +104,9 @@ def main(argv=None):
     parser.add_argument("weights", help="a colour MNIST run's network.h5")
     parser.add_argument("--data", required=True,
                         help="the folder tools/make_colour_mnist.py wrote (its test/ is used)")
+    parser.add_argument("--part", choices=("test", "train"), default="test",
+                        help="the test images, or the training folder's (split as the run split "
+                             "them into training and validation images)")
     parser.add_argument("--samples", type=int, default=0,
                         help="also the mean of this many sampled episodes per image")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled episodes' noise")
@@ -118,8 +122,12 @@ def main(argv=None):
         if config.names() and config.names() != [str(digit) for digit in range(10)]:
             raise ValueError(f"{args.weights} names its classes {config.class_names}, not the "
                              "digits 0-9 of colour MNIST")
-        files, labels, canvases, layout = test_canvases(args.data)
+        files, labels, canvases, layout = canvases_of(args.data, args.part)
         pixels = read_checked(files, canvases, config)
+        groups = {"test": np.arange(len(files))}
+        if args.part == "train":  # The run held out its validation images from these.
+            groups = dict(zip(("training", "validation"),
+                              images_module.validation_split(labels, config)))
         # TensorFlow loads only once the arguments are known to be good.
         from ram import rollout
         from ram.backend import keras
@@ -133,9 +141,13 @@ def main(argv=None):
         correct[f"{args.samples} sampled"] = (
             episodes.probabilities(pixels, args.samples).argmax(-1) == labels)
     contact = touching(layout["digit"], layout["clutter"])
-    print(f"{args.weights}: {len(files)} test images of {args.data}; clutter touches a digit where "
-          f"its ink (mask >= {INK}) lies within {REACH} pixels of the digit's")
-    print("\n".join(report(correct, contact)))
+    print(f"{args.weights} on {args.data}/{args.part}: clutter touches a digit where its ink "
+          f"(mask >= {INK}) lies within {REACH} pixels of the digit's")
+    for name, rows in groups.items():
+        print(f"{name} images, as stored (unshifted, in their own colours):" if name == "training"
+              else f"{name} images:")
+        print("\n".join(report({key: right[rows] for key, right in correct.items()},
+                                contact[rows])))
     return 0
 
 
