@@ -109,7 +109,7 @@ class DataConfig(_Section):
     train_shift: int = 0  # Shift each training image by up to this many pixels (MNIST digits: zero fill; own images: edge fill); 0 = off.
     train_recolour: bool = False  # Own images: each training image in a random colouring every epoch (channels shuffled, each inverted or not); only where colour says nothing about the class.
     test_fraction: float = 0.1  # Own images without a test/ folder: the share of each class held out for testing.
-    validation_fraction: float = 0.1  # Own images: the share of each class's training images held out for validation.
+    validation_fraction: float = 0.1  # Own images: the share of each class's training images held out for validation (unless a validation/ folder gives them).
     split_seed: int = 0  # Own images: seed of the stratified test and validation splits (the same for every run).
     resize: str = "pad"  # Own images of another size: "pad" (keep the aspect, pad with black) or "stretch".
     memory_limit_mb: int = 4096  # Own images: decoded training images above this stream from disk each epoch.

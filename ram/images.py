@@ -2,18 +2,19 @@
 
 Layouts read (the first that fits):
 
-* `PATH/train/<class>/*` and `PATH/test/<class>/*`: the given split.
+* `PATH/train/<class>/*` and `PATH/test/<class>/*`: the given split, with
+  `PATH/validation/<class>/*` (or `val/`) as the validation images where there is one.
 * `PATH/<class>/*`: one folder per class (the layout `keras.utils.image_dataset_from_directory`
   reads); a seeded, stratified `test_fraction` of each class is held out for testing.
 * `PATH.npz` with `x_train, y_train, x_test, y_test` (`[N, H, W]` or `[N, H, W, C]`, uint8 or
   floats in [0, 1]; integer labels `0..K-1`) and optionally `class_names`.
 
-In every case a seeded, stratified `validation_fraction` of the training images is held out for
-validation and model selection. Image files are PNG, JPEG, BMP or GIF (its first frame); RGBA,
-palette and grey files are converted to the config's channels (1 or 3), so grey and colour files
-mix in one folder. Other files in a class folder (a README, `.DS_Store`) are skipped with one
-warning line naming how many. Images of another size are resized to `image_size`, keeping the
-aspect and padding with black (`resize = "pad"`) or stretching (`resize = "stretch"`).
+Without a validation folder, a seeded, stratified `validation_fraction` of the training images is
+held out for validation and model selection. Image files are PNG, JPEG, BMP or GIF (its first
+frame); RGBA, palette and grey files are converted to the config's channels (1 or 3), so grey and
+colour files mix in one folder. Other files in a class folder (a README, `.DS_Store`) are skipped
+with one warning line naming how many. Images of another size are resized to `image_size`,
+keeping the aspect and padding with black (`resize = "pad"`) or stretching (`resize = "stretch"`).
 
 Decoded training images that would take more than `memory_limit_mb` stream from disk each epoch
 through `tf.data` instead (`StreamedImages`); the run's first lines say which. Nothing here imports
@@ -32,6 +33,7 @@ from PIL import Image
 from ram import data as data_module
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+VALIDATION_FOLDERS = ("validation", "val")  # Beside train/ and test/, the validation images.
 DataError = data_module.DataError
 
 
@@ -131,33 +133,39 @@ def load(path, config, progress=None):
         return _load_npz(path, config)
     split = (path / "train").is_dir() and (path / "test").is_dir()
     train_classes, skipped = class_folders(path / "train" if split else path)
-    if split:
-        test_classes, more = class_folders(path / "test")
+    given = {"test": path / "test"} if split else {}
+    validation_folder = _validation_folder(path) if split else None
+    if validation_folder:
+        given["validation"] = validation_folder
+    for part, folder in list(given.items()):
+        given[part], more = class_folders(folder)
         skipped += more
-        if sorted(test_classes) != sorted(train_classes):
-            raise DataError(f"{path}/train and {path}/test have different class folders")
+        if sorted(given[part]) != sorted(train_classes):
+            raise DataError(f"{path}/train and {folder} have different class folders")
     if skipped:
         print(f"warning: skipped {skipped} file(s) that are not images "
               f"({', '.join(IMAGE_SUFFIXES)}) under {path}", file=sys.stderr)
     names = sorted(train_classes)
-    files = np.array([str(file) for name in names for file in train_classes[name]])
-    labels = np.array([index for index, name in enumerate(names) for _ in train_classes[name]])
+    files, labels = _files_and_labels(train_classes, names)
     facts = _facts(files, names)
     size, channels = config.image_size or facts["image_size"], config.channels or facts["channels"]
     if split:
-        test_files = np.array([str(file) for name in names for file in test_classes[name]])
-        test_labels = np.array([index for index, name in enumerate(names)
-                                for _ in test_classes[name]])
+        test_files, test_labels = _files_and_labels(given["test"], names)
     else:
         kept, held = stratified_split(labels, config.test_fraction, config.split_seed)
         test_files, test_labels = files[held], labels[held]
         files, labels = files[kept], labels[kept]
-    kept, held = validation_split(labels, config)
+    if validation_folder:
+        kept = np.arange(len(files))
+        validation_files, validation_labels = _files_and_labels(given["validation"], names)
+    else:
+        kept, held = validation_split(labels, config)
+        validation_files, validation_labels = files[held], labels[held]
 
     def decode(chosen):
         return _decode(chosen, size, channels, config.resize, progress)
 
-    validation = (decode(files[held]), labels[held])
+    validation = (decode(validation_files), validation_labels)
     test = (decode(test_files), test_labels)
     mebibytes = len(kept) * size * size * channels / 2**20
     if mebibytes > config.memory_limit_mb:
@@ -247,6 +255,22 @@ def _facts(files, names):
     return {"image_size": max(set(sizes), key=sizes.count),
             "channels": max(channels for _, channels in probes),
             "num_classes": len(names), "class_names": list(names)}
+
+
+def _validation_folder(path):
+    """`PATH/validation` or `PATH/val` where there is one (None where neither is)."""
+    folders = [path / name for name in VALIDATION_FOLDERS if (path / name).is_dir()]
+    if len(folders) > 1:
+        raise DataError(f"{path} holds both {folders[0].name}/ and {folders[1].name}/: keep one "
+                        "validation folder")
+    return folders[0] if folders else None
+
+
+def _files_and_labels(classes, names):
+    """Arrays of the files of `{class name: files}` and their labels (indices into `names`)."""
+    files = np.array([str(file) for name in names for file in classes[name]])
+    labels = np.array([index for index, name in enumerate(names) for _ in classes[name]])
+    return files, labels
 
 
 def validation_split(labels, config):

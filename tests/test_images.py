@@ -3,6 +3,7 @@ predicted, and every kind of bad input refused with one clear line."""
 
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -109,6 +110,34 @@ def test_a_train_test_layout_keeps_its_test_split(tmp_path):
     data, facts = images.load(tmp_path / "data", config)
     assert len(data.test_labels) == 9 and data.num_train + len(data.validation_labels) == 30
     assert facts["class_names"] == ["blue", "green", "red"]
+
+
+@pytest.mark.parametrize("name", ["validation", "val"])
+def test_a_validation_folder_replaces_the_held_out_validation_images(tmp_path, name):
+    rng = np.random.default_rng(2)
+    make_folder(tmp_path / "data" / "train", 10, rng)
+    make_folder(tmp_path / "data" / name, 2, rng)
+    make_folder(tmp_path / "data" / "test", 3, rng)
+    config = config_module.Config(dataset="images", image_size=0, channels=0, num_classes=0,
+                                  patch_size=0, num_scales=0, unit_pixels=0.0).validate()
+    data, _ = images.load(tmp_path / "data", config)
+    assert (data.num_train, len(data.validation_labels), len(data.test_labels)) == (30, 6, 9)
+    assert sorted(data.validation_labels.tolist()) == [0, 0, 1, 1, 2, 2]
+    expected = images.read_image(tmp_path / "data" / name / "green" / "001.png", 16, 3)
+    np.testing.assert_array_equal(data.validation_images[3], expected)  # Classes in name order.
+
+
+def test_two_validation_folders_or_other_classes_in_one_are_refused(tmp_path):
+    rng = np.random.default_rng(3)
+    for part, count in (("train", 4), ("validation", 1), ("val", 1), ("test", 1)):
+        make_folder(tmp_path / "data" / part, count, rng)
+    config = config_module.Config(dataset="images").validate()
+    with pytest.raises(images.DataError, match="holds both validation/ and val/"):
+        images.load(tmp_path / "data", config)
+    shutil.rmtree(tmp_path / "data" / "val")
+    shutil.rmtree(tmp_path / "data" / "validation" / "red")
+    with pytest.raises(images.DataError, match="train and .*validation have different class"):
+        images.load(tmp_path / "data", config)
 
 
 def test_run_images_learns_resumes_and_its_model_predicts_and_draws(colour_folder, tmp_path):
