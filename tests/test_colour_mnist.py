@@ -97,3 +97,42 @@ def test_a_folder_that_is_not_the_demonstration_set_is_refused(small_set, tmp_pa
         errors.canvases_of(tmp_path / "photos")
     with pytest.raises(data_module.DataError, match="has no test/ folder"):
         errors.canvases_of(tmp_path)
+
+
+def test_train_copies_give_each_training_digit_new_canvases_and_hold_out_validation_digits(
+        small_set, tmp_path):
+    folder = tmp_path / "copies"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "make_colour_mnist.py"), str(folder),
+                    "--limit", "30", "--train-copies", "3", "--quiet"], check=True,
+                   capture_output=True)
+    names = {part: sorted(path.relative_to(folder / part).as_posix()
+                          for path in (folder / part).glob("*/*.png"))
+             for part in ("train", "validation", "test")}
+    firsts = [name for name in names["train"] if "_" not in name]
+    held = names["validation"]
+    plain = sorted(path.relative_to(small_set / "train").as_posix()
+                   for path in (small_set / "train").glob("*/*.png"))
+    # Every digit once, in validation/ or as a first canvas in train/ (about 10% held out, at
+    # least one of each digit that has two); those canvases and the test images are the plain
+    # set's, byte for byte.
+    assert sorted(firsts + held) == plain and 3 <= len(held) <= 10
+    assert len(names["train"]) == 3 * len(firsts)
+    for part, name in [("train", firsts[0]), ("validation", held[0])] + [
+            ("test", name) for name in names["test"]]:
+        source = small_set / ("test" if part == "test" else "train") / name
+        assert (folder / part / name).read_bytes() == source.read_bytes()
+    first = cv2.imread(str(folder / "train" / firsts[0]))
+    for copy in (1, 2):
+        other = cv2.imread(str(folder / "train" / firsts[0].replace(".png", f"_{copy}.png")))
+        assert (other != first).any()  # Another place, colours and clutter for the same digit.
+    # A digit missing from a part (30 digits hold one 8) gets no empty folder there.
+    assert all(any(path.iterdir()) for path in folder.glob("*/*") if path.is_dir())
+
+
+def test_bad_train_copies_are_refused_and_nothing_is_written(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "make_colour_mnist.py"),
+                             str(tmp_path / "set"), "--train-copies", "0"], capture_output=True,
+                            text=True)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        "error: --train-copies must be at least 1, got 0")
+    assert not any(tmp_path.iterdir())

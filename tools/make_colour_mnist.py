@@ -11,6 +11,13 @@ G and B, of 255), so digit and clutter stay visible; colours are drawn independe
 so they say nothing about it. The 60,000 training images go to `train/<digit>/`, the 10,000 test
 images to `test/<digit>/`, as PNG files; the same seed gives the same images, byte for byte. The
 folder is written whole under a temporary name and renamed, or not at all.
+
+`--train-copies N` (N >= 2) gives each training digit N canvases, each with its own place, colours
+and clutter, the way the grey tasks draw fresh canvases every epoch. A run's validation images
+must then come from other digits than its training images, so a seeded, stratified 10% of the
+digits go to `validation/<digit>/` with one canvas each; the others' first canvases are those of
+the plain set (same file names), the further ones `<index>_<copy>.png`. The test images are the
+plain set's.
 """
 
 import argparse
@@ -24,12 +31,15 @@ import cv2
 import numpy as np
 
 from ram import data as data_module
+from ram import images as images_module
 
 CANVAS = 60  # Side of each image.
 CLUTTER = 3  # Pieces of clutter per image...
 CLUTTER_SIZE = 8  # ...each an 8x8 cut from another digit.
 MIN_CONTRAST = 80  # Least mean absolute RGB difference of a digit or a piece from the background.
 SEEDS = {"train": 27, "test": 1992}  # Fixed: the test images never change.
+VALIDATION_FRACTION = 0.1  # With --train-copies: the digits held out for validation/...
+VALIDATION_SEED = 28  # ...chosen by this seed; copy k of a training digit draws from [27, k].
 
 
 def contrasting_colours(background, rng):
@@ -86,15 +96,29 @@ def _mark(layer, masks, at):
         window[:] = np.maximum(window, masks[index])
 
 
-def write(folder, images, labels, progress):
-    for label in range(10):
-        (folder / str(label)).mkdir(parents=True)
-    for index, (image, label) in enumerate(zip(images, labels)):
-        path = folder / str(label) / f"{index:05d}.png"
+def write(folder, images, labels, progress, indices=None, suffix=""):
+    """Writes `images[i]` to `folder/<labels[i]>/<indices[i]><suffix>.png` (indices: 0, 1, ...)."""
+    for label in np.unique(labels):  # A --limit set may lack a digit: no empty folder for it.
+        (folder / str(label)).mkdir(parents=True, exist_ok=True)
+    indices = range(len(images)) if indices is None else indices
+    for count, (image, label, index) in enumerate(zip(images, labels, indices), 1):
+        path = folder / str(label) / f"{index:05d}{suffix}.png"
         if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
             raise OSError(f"could not write {path}")
-        if progress and (index + 1) % 10000 == 0:
-            print(f"  {folder.name}: {index + 1} of {len(images)}", flush=True)
+        if progress and count % 10000 == 0:
+            print(f"  {folder.name}{suffix}: {count} of {len(images)}", flush=True)
+
+
+def write_copies(folder, digits, labels, copies, progress):
+    """The training digits in `copies` canvases each, a stratified share held out for validation
+    with one canvas each (see --train-copies)."""
+    canvases = make(digits, digits, np.random.default_rng(SEEDS["train"]))
+    kept, held = images_module.stratified_split(labels, VALIDATION_FRACTION, VALIDATION_SEED)
+    write(folder / "validation", canvases[held], labels[held], progress, held)
+    write(folder / "train", canvases[kept], labels[kept], progress, kept)
+    for copy in range(1, copies):
+        canvases = make(digits[kept], digits[kept], np.random.default_rng([SEEDS["train"], copy]))
+        write(folder / "train", canvases, labels[kept], progress, kept, f"_{copy}")
 
 
 def main(argv=None):
@@ -103,6 +127,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", help="folder to create (must not exist)")
     parser.add_argument("--limit", type=int, help="only the first N training and N test digits")
+    parser.add_argument("--train-copies", type=int, default=1, metavar="N",
+                        help="canvases per training digit (2 or more also writes validation/)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     output = pathlib.Path(args.output)
@@ -110,19 +136,25 @@ def main(argv=None):
         parser.exit(2, f"error: {output} already exists; choose a new folder\n")
     if args.limit is not None and args.limit < 1:
         parser.exit(2, f"error: --limit must be at least 1, got {args.limit}\n")
+    if args.train_copies < 1:
+        parser.exit(2, f"error: --train-copies must be at least 1, got {args.train_copies}\n")
     x_train, y_train, x_test, y_test, _ = data_module.load_mnist()
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = pathlib.Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
         for part, digits, labels in (("train", x_train, y_train), ("test", x_test, y_test)):
             digits, labels = digits[:args.limit], labels[:args.limit]
+            if part == "train" and args.train_copies > 1:
+                write_copies(temporary, digits, labels, args.train_copies, not args.quiet)
+                continue
             images = make(digits, digits, np.random.default_rng(SEEDS[part]))
             write(temporary / part, images, labels, not args.quiet)
         os.chmod(temporary, 0o777 & ~_umask())
         os.replace(temporary, output)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-    print(f"wrote {output}: train/ and test/, one folder per digit, {CANVAS}x{CANVAS} RGB PNGs")
+    parts = "train/, validation/ and test/" if args.train_copies > 1 else "train/ and test/"
+    print(f"wrote {output}: {parts}, one folder per digit, {CANVAS}x{CANVAS} RGB PNGs")
     return 0
 
 
