@@ -2,11 +2,11 @@
 
     python run_images.py --data PATH
 
-PATH is a folder with one subfolder per class (or `train/` and `test/` folders, each so), or an
-.npz with x_train, y_train, x_test, y_test (see README.md, "Your own images"). The image size,
-channels, classes and their names come from the data, and the retina from the image size (the rule
-in ram/images.py); set any of them here or with `--set` to fix it. The values below are what this
-config sets; every other value is the default in ram/config.py.
+PATH is a folder with one subfolder per class (or `train/`, `test/` and optionally `validation/`
+folders, each so), or an .npz with x_train, y_train, x_test, y_test (see README.md, "Your own
+images"). The image size, channels, classes and their names come from the data, and the retina
+from the image size (the rule in ram/images.py); set any of them here or with `--set` to fix it.
+The values below are what this config sets; every other value is the default in ram/config.py.
 """
 
 import sys
