@@ -1,7 +1,7 @@
 """Where a colour MNIST model's test errors lie: on digits that clutter touches, or on clear ones.
 
     python tools/colour_mnist_errors.py \\
-        results/run_images_colour_mnist_conv16_90/run_1/network.h5 --data output/colour_mnist
+        results/run_images_colour_mnist_conv16_150/run_2/network.h5 --data output/colour_mnist
 
 A lab-notes measurement for the demonstration set of tools/make_colour_mnist.py. It remakes that
 set's test canvases from the bundled MNIST (the same seed gives the same pixels), checks them
