@@ -133,11 +133,11 @@ def load(path, config, progress=None):
         return _load_npz(path, config)
     split = (path / "train").is_dir() and (path / "test").is_dir()
     train_classes, skipped = class_folders(path / "train" if split else path)
-    given = {"test": path / "test"} if split else {}
-    validation_folder = _validation_folder(path) if split else None
-    if validation_folder:
-        given["validation"] = validation_folder
-    for part, folder in list(given.items()):
+    folders = {"test": path / "test", "validation": _validation_folder(path)} if split else {}
+    given = {}  # {part: {class name: files}} of the test and validation folders there are.
+    for part, folder in folders.items():
+        if folder is None:
+            continue
         given[part], more = class_folders(folder)
         skipped += more
         if sorted(given[part]) != sorted(train_classes):
@@ -155,7 +155,7 @@ def load(path, config, progress=None):
         kept, held = stratified_split(labels, config.test_fraction, config.split_seed)
         test_files, test_labels = files[held], labels[held]
         files, labels = files[kept], labels[kept]
-    if validation_folder:
+    if "validation" in given:
         kept = np.arange(len(files))
         validation_files, validation_labels = _files_and_labels(given["validation"], names)
     else:

@@ -50,10 +50,8 @@ def canvases_of(folder, part="test"):
     if not split.is_dir():
         raise data_module.DataError(f"{folder} has no {part}/ folder: give the folder that "
                                     "tools/make_colour_mnist.py wrote")
-    files = sorted(path for path in split.glob("*/*") if path.is_file())
-    if not files:
-        raise data_module.DataError(f"{split} holds no images in class folders: give the folder "
-                                    "that tools/make_colour_mnist.py wrote")
+    classes, _ = images_module.class_folders(split)  # As a run lists them, in its order.
+    files = [path for name in sorted(classes) for path in classes[name]]
     for path in files:
         if not (path.parent.name.isdigit() and path.stem.isdigit() and path.suffix == ".png"):
             raise data_module.DataError(f"{path} is not named as make_colour_mnist.py names its "
