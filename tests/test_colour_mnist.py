@@ -127,6 +127,11 @@ def test_train_copies_give_each_training_digit_new_canvases_and_hold_out_validat
         assert (other != first).any()  # Another place, colours and clutter for the same digit.
     # A digit missing from a part (30 digits hold one 8) gets no empty folder there.
     assert all(any(path.iterdir()) for path in folder.glob("*/*") if path.is_dir())
+    # The errors tool remakes only first canvases: it reads this set's test images, not its train.
+    assert len(errors.canvases_of(folder, "test")[0]) == len(names["test"])
+    with pytest.raises(data_module.DataError,
+                       match="more than one canvas per digit.*--train-copies"):
+        errors.canvases_of(folder, "train")
 
 
 def test_bad_train_copies_are_refused_and_nothing_is_written(tmp_path):

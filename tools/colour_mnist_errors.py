@@ -53,6 +53,10 @@ def canvases_of(folder, part="test"):
     classes, _ = images_module.class_folders(split)  # As a run lists them, in its order.
     files = [path for name in sorted(classes) for path in classes[name]]
     for path in files:
+        if part == "train" and "_" in path.stem:  # <index>_<k>.png: a copy's canvas.
+            raise data_module.DataError(f"{split} holds more than one canvas per digit "
+                                        f"({path.name}): --part train reads only sets made "
+                                        "without --train-copies")
         if not (path.parent.name.isdigit() and path.stem.isdigit() and path.suffix == ".png"):
             raise data_module.DataError(f"{path} is not named as make_colour_mnist.py names its "
                                         f"files ({part}/<digit>/<index>.png)")
