@@ -91,7 +91,7 @@ def row(path):
 
 
 # The own-images demonstration (python tools/make_colour_mnist.py output/colour_mnist).
-IMAGE_SUMMARIES = ("results/run_images_colour_mnist_conv16_150",
+IMAGE_SUMMARIES = ("results/run_images_colour_mnist_x3_50", "results/run_images_colour_mnist_conv16_150",
                    "results/run_images_colour_mnist_conv16_90",
                    "results/run_images_colour_mnist_conv16", "results/run_images_colour_mnist")
 
