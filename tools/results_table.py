@@ -90,8 +90,10 @@ def row(path):
             f"{minutes[0]:.0f}-{minutes[-1]:.0f} | `{command(config)}` |")
 
 
-# The own-images demonstration (python tools/make_colour_mnist.py output/colour_mnist).
-IMAGE_SUMMARIES = ("results/run_images_colour_mnist_x3_50", "results/run_images_colour_mnist_conv16_150",
+# The own-images demonstration (python tools/make_colour_mnist.py output/colour_mnist; the first
+# row's set adds --train-copies 3).
+IMAGE_SUMMARIES = ("results/run_images_colour_mnist_x3_50",
+                   "results/run_images_colour_mnist_conv16_150",
                    "results/run_images_colour_mnist_conv16_90",
                    "results/run_images_colour_mnist_conv16", "results/run_images_colour_mnist")
 
