@@ -91,7 +91,7 @@ def row(path):
 
 
 # The own-images demonstration (python tools/make_colour_mnist.py output/colour_mnist; the first
-# row's set adds --train-copies 3).
+# row's set adds --train-copies 5, the second's --train-copies 3).
 IMAGE_SUMMARIES = ("results/run_images_colour_mnist_x5_30",
                    "results/run_images_colour_mnist_x3_50",
                    "results/run_images_colour_mnist_conv16_150",
